@@ -1,0 +1,75 @@
+"""The clinic's web application: ``create_app()`` builds it from the environment."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.config import load_settings
+from webapp.extensions import csrf, db, htmx, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings from the environment, then ``overrides`` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_settings(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    htmx.init_app(app)
+
+    from webapp import cli, errors, health
+    from webapp.cal import cli as cal_cli
+    from webapp.cal import webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+    cal_cli.register(app)
+    cli.register(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Make SQLite honour foreign keys and let SQLAlchemy own transactions (savepoints)."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    """Start SQLite transactions explicitly, since pysqlite's own are disabled above.
+
+    ``IMMEDIATE`` takes the write lock up front, so concurrent writers queue behind the
+    busy timeout instead of failing when a read would turn into a write.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

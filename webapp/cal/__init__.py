@@ -1,0 +1,1 @@
+"""Cal.com integration: signed webhook deliveries turned into patients and consultations."""

@@ -1,0 +1,226 @@
+"""Keep every authentic Cal.com delivery and process it exactly once.
+
+A delivery is stored first; applying it runs in a savepoint, so a bug leaves the stored
+event ``failed`` and replayable with no partial patient, while losing the database
+connection rolls everything back so that Cal.com can retry. Functions here flush; the
+caller (the webhook view or a CLI command) commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from webapp.cal.events import apply_booking, event_time, is_acted_on
+from webapp.cal.payload import PayloadError, parse_booking, read_delivery
+from webapp.extensions import db
+from webapp.models import EventStatus, WebhookEvent, utcnow
+from webapp.patients.matching import ContactDetails, normalise_email, normalise_phone
+
+logger = logging.getLogger(__name__)
+
+# Attempts at applying one event when a concurrent delivery inserted the same rows first.
+APPLY_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: the stored event and what to answer Cal.com."""
+
+    event: WebhookEvent
+    status: EventStatus
+    message: str
+    consultation_id: int | None = None
+    patient_id: int | None = None
+    patient_created: bool | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The webhook's answer body; carries ids only, never patient details."""
+        answer: dict[str, object] = {
+            "status": self.status.value,
+            "event_id": self.event.id,
+            "trigger": self.event.trigger_event,
+            "message": self.message,
+        }
+        if self.consultation_id is not None:
+            answer |= {
+                "consultation_id": self.consultation_id,
+                "patient_id": self.patient_id,
+                "patient_created": self.patient_created,
+            }
+        return answer
+
+
+def receive_delivery(body: bytes) -> Outcome:
+    """Store an authentic delivery and process it; a byte-identical repeat is a duplicate.
+
+    Two identical deliveries at once are told apart by the unique body hash: the second
+    waits for the first and is answered as its duplicate, storing nothing new.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    existing = _event_by_digest(digest)
+    if existing is None:
+        event = WebhookEvent(
+            body=body, body_sha256=digest, received_at=utcnow(), status=EventStatus.IGNORED
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(event)
+        except IntegrityError:
+            existing = _event_by_digest(digest)
+            if existing is None:
+                raise
+        else:
+            return process_event(event)
+    return _repeat_outcome(existing)
+
+
+def process_event(event: WebhookEvent) -> Outcome:
+    """Apply a stored event (again), recording its status; idempotent, used by replay too."""
+    try:
+        delivery = read_delivery(event.body)
+    except PayloadError as exc:
+        return _finish(event, EventStatus.REJECTED, str(exc))
+    event.trigger_event = delivery.trigger[:64]
+    event.booking_uid = (delivery.booking_uid or "")[:100] or None
+    event.sent_at = delivery.sent_at
+
+    if delivery.trigger == "PING":
+        return _finish(event, EventStatus.PROCESSED, "ping received")
+    if not is_acted_on(delivery.trigger):
+        return _finish(event, EventStatus.IGNORED, f"{delivery.trigger} is stored, not acted on")
+
+    try:
+        booking = parse_booking(delivery)
+        details = contact_details(
+            booking.email, booking.name, booking.phone, booking.location, booking.timezone
+        )
+    except PayloadError as exc:
+        return _finish(event, EventStatus.REJECTED, str(exc))
+
+    at = event_time(booking, event.received_at)
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        try:
+            with db.session.begin_nested():
+                applied = apply_booking(booking, details, at)
+            break
+        except IntegrityError:
+            # Another delivery inserted this patient or booking first; look again.
+            logger.info("cal event %s: concurrent insert, attempt %d", event.id, attempt)
+            if attempt == APPLY_ATTEMPTS:
+                return _fail(event, "concurrent deliveries kept conflicting")
+        except OperationalError:
+            raise  # the database is gone: nothing is kept and Cal.com may retry
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
+            # The traceback's frames, not its message: messages can quote patient data.
+            logger.error(
+                "cal event %s: applying failed with %s\n%s",
+                event.id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            return _fail(event, f"{type(exc).__name__}: {exc}")
+
+    event.consultation_id = applied.consultation.id
+    event.patient_profile_id = applied.patient.id
+    status, message = EventStatus.PROCESSED, f"{delivery.trigger} applied"
+    if _already_applied(event):
+        status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
+    return _finish(
+        event,
+        status,
+        message,
+        consultation_id=applied.consultation.id,
+        patient_id=applied.patient.id,
+        patient_created=applied.patient_created,
+    )
+
+
+def contact_details(
+    email: str | None,
+    name: str | None = None,
+    phone: str | None = None,
+    location: str | None = None,
+    timezone: str | None = None,
+) -> ContactDetails:
+    """Normalise what a booking says about its patient.
+
+    Raises ``PayloadError`` when the email is not an address.
+    """
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise PayloadError("attendee email is not a valid address")
+    region = current_app.config["PHONE_DEFAULT_REGION"]
+    return ContactDetails(
+        email=normalised,
+        name=name,
+        phone=normalise_phone(phone, region),
+        location=location,
+        timezone=timezone,
+    )
+
+
+def replay_events(events: list[WebhookEvent]) -> list[Outcome]:
+    """Process stored events again, oldest first; safe to repeat."""
+    return [process_event(event) for event in sorted(events, key=lambda e: e.id)]
+
+
+def _event_by_digest(digest: str) -> WebhookEvent | None:
+    return db.session.scalar(select(WebhookEvent).where(WebhookEvent.body_sha256 == digest))
+
+
+def _already_applied(event: WebhookEvent) -> bool:
+    """Whether another delivery of the same trigger for the same booking was applied."""
+    return (
+        db.session.scalar(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.booking_uid == event.booking_uid,
+                WebhookEvent.trigger_event == event.trigger_event,
+                WebhookEvent.status == EventStatus.PROCESSED,
+                WebhookEvent.id < event.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _repeat_outcome(original: WebhookEvent) -> Outcome:
+    """The answer to a byte-identical repeat: the original's verdict, nothing stored."""
+    if original.status == EventStatus.REJECTED:
+        return Outcome(original, EventStatus.REJECTED, original.error or "rejected")
+    return Outcome(
+        original,
+        EventStatus.DUPLICATE,
+        f"already received as event {original.id} ({original.status})",
+        consultation_id=original.consultation_id,
+        patient_id=original.patient_profile_id,
+        patient_created=False if original.consultation_id is not None else None,
+    )
+
+
+def _fail(event: WebhookEvent, error: str) -> Outcome:
+    return _finish(event, EventStatus.FAILED, error[:2000])
+
+
+def _finish(event: WebhookEvent, status: EventStatus, message: str, **ids: object) -> Outcome:
+    """Record the event's status and log its outcome by ids only."""
+    event.status = status
+    event.error = message if status in (EventStatus.FAILED, EventStatus.REJECTED) else None
+    db.session.flush()
+    logger.info(
+        "cal event %s trigger=%s booking=%s status=%s consultation=%s",
+        event.id,
+        event.trigger_event,
+        event.booking_uid,
+        status,
+        ids.get("consultation_id"),
+    )
+    return Outcome(event, status, message, **ids)  # type: ignore[arg-type]

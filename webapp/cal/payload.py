@@ -1,0 +1,247 @@
+"""Parse any Cal.com delivery into one typed ``Booking``; nothing else reads raw payloads.
+
+Three envelopes arrive: Cal.com's ``{"triggerEvent", "createdAt", "payload"}``, the flat
+MEETING_STARTED/MEETING_ENDED form with the booking's fields at top level, and the legacy
+``{"type", "data"}`` form from the clinic's analysis document.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PHONE_FIELDS = ("phone", "phone_number", "phoneNumber", "mobile", "telephone", "whatsapp")
+# Patient-location questions, most precise first; ``location`` only when it is a typed answer.
+LOCATION_FIELDS = ("address", "city", "where_are_you_from", "country", "location")
+MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
+MEETING_LOCATION_TYPES = {"phone", "inPerson", "attendeeInPerson", "link", "somewhereElse"}
+
+
+class PayloadError(ValueError):
+    """The delivery is authentic but cannot be read as a booking; the message says why."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The envelope of a delivery: its trigger, send time and the booking's fields."""
+
+    trigger: str
+    sent_at: datetime | None
+    data: dict[str, Any]
+
+    @property
+    def booking_uid(self) -> str | None:
+        """The booking uid, if the delivery names one (best effort, never raises)."""
+        uid = self.data.get("uid") or self.data.get("bookingUid")
+        if uid is None and "id" in self.data and isinstance(self.data["id"], str):
+            uid = self.data["id"]  # the legacy envelope calls the uid ``id``
+        return str(uid) if uid not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Everything the clinic uses from a booking event, already extracted (not normalised)."""
+
+    trigger: str
+    uid: str
+    email: str
+    sent_at: datetime | None = None
+    booking_id: int | None = None
+    name: str | None = None
+    phone: str | None = None
+    location: str | None = None
+    timezone: str | None = None
+    title: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reschedule_uid: str | None = None
+    reschedule_start_time: datetime | None = None
+    reschedule_end_time: datetime | None = None
+    cancellation_reason: str | None = None
+    no_show: bool | None = None
+
+
+def read_delivery(body: bytes) -> Delivery:
+    """Decode a delivery body and unwrap its envelope.
+
+    Raises ``PayloadError`` when the body is not a JSON object in a known envelope.
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise PayloadError("body must be a JSON object")
+
+    if isinstance(document.get("triggerEvent"), str):
+        trigger = document["triggerEvent"]
+        payload = document.get("payload")
+        if isinstance(payload, dict):
+            return Delivery(trigger, parse_time(document.get("createdAt"), "createdAt"), payload)
+        if payload is None:
+            # Flat MEETING_* form: ``createdAt`` is the booking's creation, not the send time.
+            return Delivery(trigger, None, document)
+        raise PayloadError("payload must be a JSON object")
+    if isinstance(document.get("type"), str) and isinstance(document.get("data"), dict):
+        return Delivery(document["type"], None, document["data"])
+    raise PayloadError(
+        "unknown envelope: expected Cal.com's triggerEvent/payload or the legacy type/data"
+    )
+
+
+def parse_booking(delivery: Delivery) -> Booking:
+    """Extract the booking from an unwrapped delivery.
+
+    Raises ``PayloadError`` naming the problem when the booking uid or the attendee's
+    email is missing, or a time cannot be read.
+    """
+    data = delivery.data
+    uid = delivery.booking_uid
+    if uid is None:
+        raise PayloadError("payload has no booking uid")
+    responses = _responses(data)
+    attendee = _first_attendee(data)
+    email = _text(_answer(responses, "email")) or _text(attendee.get("email"))
+    if not email:
+        raise PayloadError("payload has no attendee email")
+
+    booking_id = data.get("bookingId", data.get("id"))
+    return Booking(
+        trigger=delivery.trigger,
+        uid=uid,
+        email=email,
+        sent_at=delivery.sent_at,
+        booking_id=booking_id if isinstance(booking_id, int) else None,
+        name=_name(_answer(responses, "name")) or _name(attendee),
+        phone=_phone(responses, attendee),
+        location=_patient_location(responses),
+        timezone=_text(attendee.get("timeZone")),
+        title=_text(data.get("title")),
+        start_time=parse_time(data.get("startTime"), "startTime"),
+        end_time=parse_time(data.get("endTime"), "endTime"),
+        answers=_answers(responses),
+        reschedule_uid=_text(data.get("rescheduleUid")) or _text(data.get("fromReschedule")),
+        reschedule_start_time=parse_time(data.get("rescheduleStartTime"), "rescheduleStartTime"),
+        reschedule_end_time=parse_time(data.get("rescheduleEndTime"), "rescheduleEndTime"),
+        cancellation_reason=_text(data.get("cancellationReason"))
+        or _text(data.get("rejectionReason")),
+        no_show=attendee.get("noShow") if isinstance(attendee.get("noShow"), bool) else None,
+    )
+
+
+def parse_time(value: Any, name: str) -> datetime | None:
+    """Read an ISO-8601 time (``Z`` or an offset) as an aware UTC datetime.
+
+    A time without an offset is taken as UTC, which is what Cal.com means.
+    Raises ``PayloadError`` for anything that is not such a time.
+    """
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{name} must be an ISO-8601 time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(f"{name} is not an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _responses(data: dict[str, Any]) -> dict[str, Any]:
+    responses = data.get("responses")
+    return responses if isinstance(responses, dict) else {}
+
+
+def _first_attendee(data: dict[str, Any]) -> dict[str, Any]:
+    """The booker: Cal.com lists them first, then every guest (guests are not patients)."""
+    attendees = data.get("attendees")
+    if isinstance(attendees, list) and attendees and isinstance(attendees[0], dict):
+        return attendees[0]
+    return {}
+
+
+def _answer(responses: dict[str, Any], key: str) -> Any:
+    """The value of a booking-form field: ``{"label", "value"}`` or the legacy plain value.
+
+    An unanswered or hidden field has no ``value`` key and gives ``None``.
+    """
+    entry = responses.get(key)
+    if isinstance(entry, dict) and ("label" in entry or "isHidden" in entry):
+        return entry.get("value")
+    return entry
+
+
+def _unwrap(value: Any) -> Any:
+    """Custom fields may hold ``{"value": ...}`` instead of the value itself."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
+
+
+def _text(value: Any) -> str | None:
+    value = _unwrap(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def _name(value: Any) -> str | None:
+    """A name given as a string or as ``{firstName, lastName}``."""
+    if isinstance(value, dict) and ("firstName" in value or "lastName" in value):
+        parts = [_text(value.get("firstName")), _text(value.get("lastName"))]
+        return " ".join(part for part in parts if part) or None
+    if isinstance(value, dict) and "name" in value:
+        return _text(value.get("name")) or _name(
+            {"firstName": value.get("firstName"), "lastName": value.get("lastName")}
+        )
+    return _text(value)
+
+
+def _phone(responses: dict[str, Any], attendee: dict[str, Any]) -> str | None:
+    candidates = [_answer(responses, "attendeePhoneNumber"), attendee.get("phoneNumber")]
+    candidates += [_answer(responses, key) for key in PHONE_FIELDS]
+    for candidate in candidates:
+        phone = _text(candidate)
+        if phone:
+            return phone
+    return None
+
+
+def _is_meeting_location(value: str) -> bool:
+    return value.startswith(MEETING_LOCATION_PREFIXES) or value in MEETING_LOCATION_TYPES
+
+
+def _patient_location(responses: dict[str, Any]) -> str | None:
+    """Where the patient lives, from the form's own questions, never the meeting location.
+
+    Cal.com's system ``location`` field holds an object (the meeting place), so ``location``
+    counts only as a plain typed answer that is not a video link or integration.
+    """
+    parts: list[str] = []
+    for key in LOCATION_FIELDS:
+        raw = _answer(responses, key)
+        if key == "location" and not isinstance(raw, str):
+            continue
+        text = _text(raw)
+        if text and not _is_meeting_location(text) and text not in parts:
+            parts.append(text)
+    return ", ".join(parts) or None
+
+
+def _answers(responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every answered booking-form field, by its key, with its label."""
+    answers: dict[str, dict[str, Any]] = {}
+    for key, entry in responses.items():
+        if isinstance(entry, dict) and ("label" in entry or "isHidden" in entry):
+            if "value" not in entry or entry["value"] in (None, "", []):
+                continue
+            answers[key] = {"label": entry.get("label") or key, "value": entry["value"]}
+        elif entry not in (None, "", []):
+            answers[key] = {"label": key, "value": entry}
+    return answers

@@ -1,0 +1,99 @@
+"""Settings read from the environment; strict outside development."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    """Return the SQLAlchemy URL to use, defaulting to the SQLite file in ``instance/``.
+
+    A plain ``postgresql://`` URL is rewritten to use the psycopg 3 driver.
+    """
+    if not raw:
+        return f"sqlite:///{instance_path / 'clinic.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _development_secret(instance_path: Path, name: str) -> str:
+    """Return a random secret kept in ``instance/`` so it survives restarts in development."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(24)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Return SQLAlchemy engine options suited to the database behind ``url``."""
+    if url.startswith("sqlite"):
+        # Wait for a concurrent writer instead of failing at once.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+
+
+def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from the environment.
+
+    Raises ``ConfigError`` when ``APP_ENV`` is unknown, or when production lacks
+    ``SECRET_KEY`` or ``CAL_WEBHOOK_SECRET``.
+    """
+    env = os.environ if environ is None else environ
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+
+    secret_key = env.get("SECRET_KEY")
+    webhook_secret = env.get("CAL_WEBHOOK_SECRET")
+    if app_env == "production":
+        missing = [
+            name
+            for name, value in (("SECRET_KEY", secret_key), ("CAL_WEBHOOK_SECRET", webhook_secret))
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"production needs {' and '.join(missing)} in the environment")
+    elif app_env == "development":
+        secret_key = secret_key or _development_secret(instance_path, "dev-secret-key")
+        webhook_secret = webhook_secret or _development_secret(instance_path, "dev-webhook-secret")
+    else:
+        secret_key = secret_key or secrets.token_hex(24)
+        webhook_secret = webhook_secret or "test-webhook-secret"
+
+    url = database_url(env.get("DATABASE_URL"), instance_path)
+    return {
+        "APP_ENV": app_env,
+        "TESTING": app_env == "testing",
+        "SECRET_KEY": secret_key,
+        "CAL_WEBHOOK_SECRET": webhook_secret,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "PHONE_DEFAULT_REGION": (env.get("PHONE_DEFAULT_REGION") or "").upper() or None,
+        "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE", "Europe/Istanbul"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": app_env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,56 @@
+"""Error answers: JSON for the webhook and other API callers, a page for people.
+
+No error ever shows a traceback; a lost database answers 503 so callers may retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from webapp.extensions import db
+
+logger = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """Whether the caller is a machine: the webhook, or a client that prefers JSON."""
+    if request.path.startswith("/webhooks/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(error: HTTPException) -> tuple[Response | str, int]:
+    """Render ``error`` as JSON or as the error page, with its status code."""
+    code = error.code or 500
+    if wants_json():
+        return jsonify(error=error.description or error.name, status=code), code
+    return render_template("errors/error.html", error=error), code
+
+
+def register(app: Flask) -> None:
+    """Attach the error handlers to ``app``."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        if error.code == 413:
+            error.description = "request body is larger than 1 MiB"
+        return error_response(error)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        logger.error("database unavailable on %s %s", request.method, request.path)
+        return error_response(
+            ServiceUnavailable("the database is unavailable; nothing was stored, try again")
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response | str, int]:
+        db.session.rollback()
+        logger.error("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
+        return error_response(InternalServerError("something went wrong; it has been logged"))

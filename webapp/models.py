@@ -1,0 +1,181 @@
+"""All tables. Times are stored in UTC; emails trimmed and lower-cased; phones in E.164."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no time zone, so values are normalised on the way in and out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ConsultationStatus(enum.StrEnum):
+    """Where a consultation stands; stored as these exact lower-case strings."""
+
+    SCHEDULED = "scheduled"
+    PENDING = "pending"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class EventStatus(enum.StrEnum):
+    """What became of a stored webhook delivery."""
+
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class User(db.Model):
+    """A person who can be identified by email or phone: today, a patient."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    phone_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    profile: Mapped[PatientProfile | None] = relationship(back_populates="user")
+
+
+class PatientProfile(db.Model):
+    """The clinic's record of one patient; every consultation hangs off one."""
+
+    __tablename__ = "patient_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(64), index=True)
+    location: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
+    questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="profile")
+    possible_duplicate_of: Mapped[PatientProfile | None] = relationship(remote_side=[id])
+    consultations: Mapped[list[Consultation]] = relationship(
+        back_populates="patient", order_by="Consultation.start_time"
+    )
+
+
+class Consultation(db.Model):
+    """One Cal.com booking of a video consultation."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    cal_booking_uid: Mapped[str] = mapped_column(String(100), unique=True)
+    cal_booking_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=ConsultationStatus.SCHEDULED)
+    # When the event that set ``status`` happened, so an older event never wins.
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    title: Mapped[str | None] = mapped_column(String(300))
+    attendee_phone: Mapped[str | None] = mapped_column(String(64))
+    attendee_timezone: Mapped[str | None] = mapped_column(String(64))
+    booking_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    rescheduled_to_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    patient: Mapped[PatientProfile] = relationship(back_populates="consultations")
+    rescheduled_to: Mapped[Consultation | None] = relationship(
+        remote_side=[id], foreign_keys=[rescheduled_to_id]
+    )
+
+
+class WebhookEvent(db.Model):
+    """One authentic Cal.com delivery, kept whatever became of it."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhook_events_booking_uid_trigger", "booking_uid", "trigger_event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    trigger_event: Mapped[str | None] = mapped_column(String(64))
+    booking_uid: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"), index=True)
+    patient_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
+
+
+class Consultant(UserMixin, db.Model):
+    """A clinic employee who logs in to the dashboard."""
+
+    __tablename__ = "consultants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Istanbul")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

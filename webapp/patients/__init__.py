@@ -1,0 +1,1 @@
+"""Patients: identity matching and the consultant's patient pages."""
