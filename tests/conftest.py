@@ -113,3 +113,18 @@ def post_delivery(
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
     return client.post("/webhooks/cal", data=body, headers=headers)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served by a real threaded HTTP server on a free port; yields its base URL."""
+    from threading import Thread
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,79 @@
+"""`flask db upgrade` on an empty database gives exactly the models' schema (no drift)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import BACKENDS, app_settings
+from webapp import create_app
+from webapp.config import database_url
+from webapp.extensions import db
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path) -> Iterator[str]:
+    """A brand-new, empty database of each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = make_url(database_url(os.environ["TEST_DATABASE_URL"], tmp_path))
+    name = f"migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp_path):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        db.engine.dispose()
+
+    assert differences == []
+
+
+def test_upgrade_creates_the_constraints_that_make_orphans_impossible(empty_database_url, tmp_path):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        inspector = inspect(db.engine)
+        profiles = {c["name"]: c for c in inspector.get_columns("patient_profiles")}
+        consultations = {c["name"]: c for c in inspector.get_columns("consultations")}
+        unique = {
+            tuple(u["column_names"]) for u in inspector.get_unique_constraints("consultations")
+        }
+        users = {c["name"] for c in inspector.get_columns("users")}
+        db.engine.dispose()
+
+    assert profiles["user_id"]["nullable"] is False
+    assert consultations["patient_profile_id"]["nullable"] is False
+    assert ("cal_booking_uid",) in unique
+    assert {"email", "phone_number"} <= users
+
+
+def test_downgrade_then_upgrade_round_trips(empty_database_url, tmp_path):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert "consultations" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
