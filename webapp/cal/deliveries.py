@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from webapp.cal.events import apply_booking, event_time, is_acted_on
+from webapp.cal.events import UnknownBookingError, apply_booking, event_time, is_acted_on
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
@@ -117,6 +117,8 @@ def process_event(event: WebhookEvent) -> Outcome:
                 return _fail(event, "concurrent deliveries kept conflicting")
         except OperationalError:
             raise  # the database is gone: nothing is kept and Cal.com may retry
+        except UnknownBookingError as exc:
+            return _fail(event, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
             # The traceback's frames, not its message: messages can quote patient data.
             logger.error(

@@ -49,6 +49,10 @@ STATUS_CLASS = {
 }
 
 
+class UnknownBookingError(LookupError):
+    """The event only makes sense for a booking we have not received yet."""
+
+
 @dataclass(frozen=True)
 class AppliedBooking:
     """What applying a booking event did."""
@@ -82,10 +86,16 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
 
     The consultation's patient is, in order: the one it already has, the one of the booking
     it replaces, or the one ``find_or_create_patient`` matches. Raises ``IntegrityError`` at
-    flush when a concurrent transaction inserted the same patient or booking first; the
-    caller retries in a fresh savepoint.
+    flush when a concurrent transaction inserted the same patient or booking first (the
+    caller retries in a fresh savepoint), and ``UnknownBookingError`` for a no-show update of a
+    booking we do not have.
     """
     consultation = _locked_consultation(booking.uid)
+    if consultation is None and booking.trigger == "BOOKING_NO_SHOW_UPDATED":
+        # Its attendee list may name only a guest, so it cannot identify the patient.
+        raise UnknownBookingError(
+            "no-show update for a booking not received yet; replay it once the booking arrives"
+        )
     replaced = None
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         replaced = _locked_consultation(booking.reschedule_uid)
@@ -98,7 +108,7 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
 
-    status = _target_status(booking, consultation)
+    status = _target_status(booking)
     if consultation is None:
         consultation = Consultation(cal_booking_uid=booking.uid, patient=patient)
         db.session.add(consultation)
@@ -159,11 +169,10 @@ def _locked_consultation(uid: str) -> Consultation | None:
     )
 
 
-def _target_status(booking: Booking, existing: Consultation | None) -> ConsultationStatus | None:
+def _target_status(booking: Booking) -> ConsultationStatus | None:
     """The status this event asks for; ``None`` when it asks for no change."""
     if booking.trigger == "BOOKING_NO_SHOW_UPDATED" and not booking.no_show:
-        # Unmarking a no-show says nothing about the booking beyond that it exists.
-        return None if existing is not None else ConsultationStatus.SCHEDULED
+        return None  # unmarking is handled by ``_unmarks_no_show``
     return TRIGGER_STATUS[booking.trigger]
 
 

@@ -192,15 +192,11 @@ def _text(value: Any) -> str | None:
 
 
 def _name(value: Any) -> str | None:
-    """A name given as a string or as ``{firstName, lastName}``."""
-    if isinstance(value, dict) and ("firstName" in value or "lastName" in value):
-        parts = [_text(value.get("firstName")), _text(value.get("lastName"))]
-        return " ".join(part for part in parts if part) or None
-    if isinstance(value, dict) and "name" in value:
-        return _text(value.get("name")) or _name(
-            {"firstName": value.get("firstName"), "lastName": value.get("lastName")}
-        )
-    return _text(value)
+    """A name given as a string, as ``{firstName, lastName}`` or as an attendee's ``name``."""
+    if not isinstance(value, dict):
+        return _text(value)
+    parts = [_text(value.get("firstName")), _text(value.get("lastName"))]
+    return _text(value.get("name")) or " ".join(part for part in parts if part) or None
 
 
 def _phone(responses: dict[str, Any], attendee: dict[str, Any]) -> str | None:
@@ -220,15 +216,15 @@ def _is_meeting_location(value: str) -> bool:
 def _patient_location(responses: dict[str, Any]) -> str | None:
     """Where the patient lives, from the form's own questions, never the meeting location.
 
-    Cal.com's system ``location`` field holds an object (the meeting place), so ``location``
-    counts only as a plain typed answer that is not a video link or integration.
+    Cal.com's system ``location`` field is always the meeting place (an integration, a link
+    or the clinic's address), so ``location`` counts only as the legacy envelope's plain
+    answer, and then only when it is not a video link or integration.
     """
     parts: list[str] = []
     for key in LOCATION_FIELDS:
-        raw = _answer(responses, key)
-        if key == "location" and not isinstance(raw, str):
+        if key == "location" and not isinstance(responses.get(key), str):
             continue
-        text = _text(raw)
+        text = _text(_answer(responses, key))
         if text and not _is_meeting_location(text) and text not in parts:
             parts.append(text)
     return ", ".join(parts) or None
