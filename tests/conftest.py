@@ -128,3 +128,44 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+CONSULTANT_EMAIL = "selin@clinic.example"
+CONSULTANT_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def consultant(app: Flask) -> int:
+    """A consultant login; returns its id."""
+    from webapp.auth.consultants import create_consultant
+
+    with app.app_context():
+        created = create_consultant(
+            CONSULTANT_EMAIL, "Dr. Selin Aydin", CONSULTANT_PASSWORD, "Europe/Istanbul"
+        )
+        db.session.commit()
+        return created.id
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token a rendered page carries (form field or hx-headers)."""
+    import re
+
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html
+    )
+    assert match, "page carries no CSRF token"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, email: str = CONSULTANT_EMAIL, password: str = CONSULTANT_PASSWORD):
+    """Log in through the real form, CSRF token included; returns the POST's response."""
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def consultant_client(client: FlaskClient, consultant: int) -> FlaskClient:
+    """A test client with a logged-in consultant."""
+    assert log_in(client).status_code == 302
+    return client

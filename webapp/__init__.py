@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_settings
-from webapp.extensions import csrf, db, htmx, limiter, migrate
+from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,16 +39,37 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     htmx.init_app(app)
+    login_manager.init_app(app)
 
-    from webapp import cli, errors, health
+    from webapp import cli, errors, health, security, templating
+    from webapp.auth import cli as auth_cli
+    from webapp.auth import views as auth_views
+    from webapp.auth.sessions import send_to_login
     from webapp.cal import cli as cal_cli
     from webapp.cal import webhook
+    from webapp.dashboard import views as dashboard_views
+    from webapp.models import Consultant
+    from webapp.patients import views as patient_views
 
-    app.register_blueprint(webhook.bp)
-    app.register_blueprint(health.bp)
+    @login_manager.user_loader
+    def load_consultant(consultant_id: str) -> Consultant | None:
+        return db.session.get(Consultant, int(consultant_id))
+
+    login_manager.unauthorized_handler(send_to_login)
+
+    for blueprint in (
+        webhook.bp,
+        health.bp,
+        auth_views.bp,
+        dashboard_views.bp,
+        patient_views.bp,
+    ):
+        app.register_blueprint(blueprint)
     errors.register(app)
-    cal_cli.register(app)
-    cli.register(app)
+    security.register(app)
+    templating.register(app)
+    for commands in (cal_cli, auth_cli, cli):
+        commands.register(app)
     return app
 
 

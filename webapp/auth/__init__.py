@@ -1,0 +1,1 @@
+"""Consultant logins: accounts, sessions that expire, and rate-limited sign-in."""

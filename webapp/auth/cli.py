@@ -1,0 +1,40 @@
+"""``flask consultants create``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from webapp.auth.consultants import ConsultantError, create_consultant
+from webapp.extensions import db
+
+consultants = AppGroup("consultants", help="Consultant logins.")
+
+
+@consultants.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Shown on the dashboard.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given.",
+)
+@click.option("--timezone", default=None, help="Display time zone (default CLINIC_TIMEZONE).")
+def create(email: str, name: str, password: str, timezone: str | None) -> None:
+    """Create a consultant login."""
+    try:
+        consultant = create_consultant(
+            email, name, password, timezone or current_app.config["CLINIC_TIMEZONE"]
+        )
+    except ConsultantError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"consultant {consultant.id} created: {consultant.email}")
+
+
+def register(app: Flask) -> None:
+    """Add the ``consultants`` command group to ``app``."""
+    app.cli.add_command(consultants)

@@ -1,0 +1,65 @@
+"""Consultant accounts: creation and password checks (Argon2id)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Consultant
+from webapp.patients.matching import normalise_email
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("no consultant has this password")
+MIN_PASSWORD_LENGTH = 12
+
+
+class ConsultantError(ValueError):
+    """A consultant account cannot be created as asked; the message says why."""
+
+
+def create_consultant(email: str, name: str, password: str, timezone: str) -> Consultant:
+    """Create a consultant login; flushes.
+
+    Raises ``ConsultantError`` for an invalid or taken email, an empty name or a password
+    shorter than ``MIN_PASSWORD_LENGTH``.
+    """
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise ConsultantError("the email is not a valid address")
+    if not name.strip():
+        raise ConsultantError("the name is empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConsultantError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if find_consultant(normalised) is not None:
+        raise ConsultantError("a consultant with this email exists")
+    consultant = Consultant(
+        email=normalised, name=name.strip(), password_hash=_hasher.hash(password), timezone=timezone
+    )
+    db.session.add(consultant)
+    db.session.flush()
+    return consultant
+
+
+def find_consultant(email: str) -> Consultant | None:
+    """The consultant with this (normalised) email, if any."""
+    return db.session.scalar(select(Consultant).where(Consultant.email == email))
+
+
+def authenticate(email: str, password: str) -> Consultant | None:
+    """Return the consultant whose email and password these are, else ``None``.
+
+    Takes about as long whether or not the email exists, so timing tells nothing.
+    """
+    consultant = find_consultant(normalise_email(email) or "")
+    try:
+        _hasher.verify(consultant.password_hash if consultant else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if consultant is None:
+        return None
+    if _hasher.check_needs_rehash(consultant.password_hash):
+        consultant.password_hash = _hasher.hash(password)
+    return consultant

@@ -1,0 +1,1 @@
+"""The consultants' dashboard: bookings with their patients, live."""

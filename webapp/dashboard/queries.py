@@ -1,0 +1,205 @@
+"""What the dashboard shows: tabs, search, pages and what changed since the last poll.
+
+Every list is one query with its patients joined in (never a query per row); the idle poll
+is one range query on the ``consultations.updated_at`` index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy.orm import contains_eager
+
+from webapp.extensions import db
+from webapp.models import Consultation, ConsultationStatus, PatientProfile
+
+TABS = {
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "past": "Past",
+    "cancelled": "Cancelled",
+    "review": "Needs review",
+}
+DEFAULT_TAB = "upcoming"
+PER_PAGE = 25
+# A booking committed a little after a later one was already seen is still picked up:
+# each poll looks this far behind its cursor.
+CHANGE_OVERLAP = timedelta(seconds=5)
+MAX_CHANGES = 100
+LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
+CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    """One tab, one search, one page, seen at ``now`` from a consultant's time zone."""
+
+    tab: str
+    query: str
+    page: int
+    now: datetime
+    timezone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        if self.tab not in TABS:
+            raise ValueError(f"unknown tab {self.tab!r}")
+
+
+@dataclass(frozen=True)
+class ConsultationPage:
+    """One page of consultations and where it sits among all of them."""
+
+    consultations: list[Consultation]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+@dataclass(frozen=True)
+class ChangeCursor:
+    """Where a dashboard's view of the data stands: the newest change and how many are
+    within the overlap before it (which grows when a late commit lands there)."""
+
+    newest: datetime | None
+    recent: int
+
+    def encode(self) -> str:
+        newest = self.newest.isoformat() if self.newest else ""
+        return f"{newest}|{self.recent}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> ChangeCursor | None:
+        """Read a cursor sent back by the browser; ``None`` when it is not one of ours."""
+        if not raw or "|" not in raw:
+            return None
+        newest, _, recent = raw.partition("|")
+        try:
+            return cls(datetime.fromisoformat(newest) if newest else None, int(recent))
+        except ValueError:
+            return None
+
+
+def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
+    """The consultations a tab lists."""
+    if tab == "today":
+        local_midnight = now.astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+        return and_(
+            Consultation.start_time >= local_midnight,
+            Consultation.start_time < local_midnight + timedelta(days=1),
+            Consultation.status != ConsultationStatus.RESCHEDULED,
+        )
+    if tab == "upcoming":
+        return and_(Consultation.start_time >= now, Consultation.status.in_(LIVE))
+    if tab == "past":
+        return and_(
+            Consultation.start_time < now,
+            Consultation.status.not_in([*CALLED_OFF, ConsultationStatus.RESCHEDULED]),
+        )
+    if tab == "cancelled":
+        return Consultation.status.in_(CALLED_OFF)
+    return and_(
+        PatientProfile.possible_duplicate_of_id.is_not(None),
+        Consultation.status != ConsultationStatus.RESCHEDULED,
+    )
+
+
+def search_condition(query: str) -> ColumnElement[bool]:
+    """Patients whose name, email or phone contains ``query`` (phones by their digits)."""
+    query = query.strip()
+    if not query:
+        return true()
+    pattern = f"%{_escape_like(query.lower())}%"
+    conditions = [
+        func.lower(PatientProfile.name).like(pattern, escape="\\"),
+        PatientProfile.email.like(pattern, escape="\\"),
+    ]
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 4:
+        conditions.append(PatientProfile.phone.like(f"%{digits}%"))
+    return or_(*conditions)
+
+
+def consultations_page(view: DashboardView) -> ConsultationPage:
+    """The page of consultations the view asks for, patients loaded with them."""
+    condition = and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
+    total = db.session.scalar(
+        select(func.count()).select_from(Consultation).join(Consultation.patient).where(condition)
+    )
+    order = (
+        Consultation.start_time.asc()
+        if view.tab in ("today", "upcoming")
+        else Consultation.start_time.desc()
+    )
+    rows = db.session.scalars(
+        _with_patient(select(Consultation))
+        .where(condition)
+        .order_by(order, Consultation.id.desc())
+        .limit(PER_PAGE)
+        .offset((max(view.page, 1) - 1) * PER_PAGE)
+    ).all()
+    return ConsultationPage(list(rows), total or 0, max(view.page, 1))
+
+
+def tab_counts(view: DashboardView) -> dict[str, int]:
+    """How many consultations each tab lists for the view's search, in one query."""
+    searched = search_condition(view.query)
+    columns = [
+        func.count().filter(and_(tab_condition(tab, view.now, view.timezone), searched)).label(tab)
+        for tab in TABS
+    ]
+    row = db.session.execute(
+        select(*columns).select_from(Consultation).join(Consultation.patient)
+    ).one()
+    return {tab: getattr(row, tab) for tab in TABS}
+
+
+def change_cursor(anchor: datetime | None = None) -> ChangeCursor:
+    """Where the data stands: the newest change and the count of changes in the overlap
+    before ``anchor`` (default: the newest change). With an anchor this is one range query
+    on the ``updated_at`` index, which is all an idle poll costs."""
+    if anchor is None:
+        anchor = db.session.scalar(select(func.max(Consultation.updated_at)))
+        if anchor is None:
+            return ChangeCursor(None, 0)
+    newest, recent = db.session.execute(
+        select(func.max(Consultation.updated_at), func.count()).where(
+            Consultation.updated_at > anchor - CHANGE_OVERLAP
+        )
+    ).one()
+    return ChangeCursor(newest or anchor, recent)
+
+
+def changed_consultations(
+    since: ChangeCursor, view: DashboardView
+) -> list[tuple[Consultation, bool]]:
+    """Consultations changed since ``since``, newest first, each with whether it belongs in
+    the view (so the browser may add it when it does not show it yet)."""
+    query = (
+        _with_patient(select(Consultation, _belongs(view)))
+        .order_by(Consultation.updated_at.desc())
+        .limit(MAX_CHANGES)
+    )
+    if since.newest is not None:
+        query = query.where(Consultation.updated_at > since.newest - CHANGE_OVERLAP)
+    return [(consultation, bool(belongs)) for consultation, belongs in db.session.execute(query)]
+
+
+def _belongs(view: DashboardView) -> Any:
+    condition = and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
+    return case((condition, True), else_=False)
+
+
+def _with_patient(query: Select[Any]) -> Select[Any]:
+    return query.join(Consultation.patient).options(contains_eager(Consultation.patient))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
