@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from webapp import create_app
 from webapp.cal.signature import SIGNATURE_HEADER, sign
@@ -36,20 +39,46 @@ def app_settings(url: str, instance: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The database the tests of one backend share; its schema is built once."""
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The database the tests of one backend share; its schema is built once.
+
+    On PostgreSQL each test run gets a database of its own on the TEST_DATABASE_URL server,
+    so that runs never trip over each other, and drops it at the end.
+    """
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'clinic.db'}"
-    else:
-        url = os.environ["TEST_DATABASE_URL"]
-    app = create_app(app_settings(url, tmp_path_factory.getbasetemp()))
+        build_schema(url, tmp_path_factory.getbasetemp())
+        yield url
+        return
+    with scratch_postgresql_database("tests") as url:
+        build_schema(url, tmp_path_factory.getbasetemp())
+        yield url
+
+
+@contextmanager
+def scratch_postgresql_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the TEST_DATABASE_URL server, dropped afterwards."""
+    server = make_url(database_url(os.environ["TEST_DATABASE_URL"], Path()))
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def build_schema(url: str, instance: Path) -> None:
+    """Create the models' tables (the migrations are checked against them separately)."""
+    app = create_app(app_settings(url, instance))
     with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
         db.engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
-from tests.conftest import BACKENDS, app_settings
+from tests.conftest import BACKENDS, app_settings, scratch_postgresql_database
 from webapp import create_app
-from webapp.config import database_url
 from webapp.extensions import db
 
 
@@ -25,17 +21,8 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    server = make_url(database_url(os.environ["TEST_DATABASE_URL"], tmp_path))
-    name = f"migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgresql_database("migrations") as url:
+        yield url
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Response, flash, redirect, request, session, url_for
 from flask_login import login_user, logout_user
@@ -56,17 +57,29 @@ def enforce_session_limits() -> None:
 
 
 def send_to_login() -> Response:
-    """Answer a request that needs a login: a redirect, or ``HX-Redirect`` for htmx."""
-    expired = session.pop("expired", False)
-    message = "Your session has expired. Please log in again." if expired else None
-    next_path = request.full_path if request.method == "GET" else "/"
-    if next_path.endswith("?"):
-        next_path = next_path[:-1]
-    login_url = url_for("auth.login", next=next_path if next_path != "/" else None)
-    if message:
-        flash(message, "warning")
-    if request.headers.get("HX-Request") == "true":
+    """Answer a request that needs a login: a redirect, or ``HX-Redirect`` for htmx.
+
+    After logging in the consultant returns to the page they were on: for an htmx request
+    (a background poll, say) that is the page the browser shows, not the fragment's URL.
+    """
+    if session.pop("expired", False):
+        flash("Your session has expired. Please log in again.", "warning")
+    is_htmx = request.headers.get("HX-Request") == "true"
+    login_url = url_for("auth.login", next=_return_path(is_htmx))
+    if is_htmx:
         response = Response(status=401)
         response.headers["HX-Redirect"] = login_url
         return response
     return redirect(login_url)  # type: ignore[return-value]
+
+
+def _return_path(is_htmx: bool) -> str | None:
+    """The path (and query) to come back to after login, on this site only."""
+    if is_htmx:
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        path = current.path + (f"?{current.query}" if current.query else "")
+    elif request.method == "GET":
+        path = request.full_path.rstrip("?")
+    else:
+        path = ""
+    return path if path.startswith("/") and path != "/" else None
