@@ -22,11 +22,9 @@ from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
 from webapp.patients.matching import ContactDetails, normalise_email, normalise_phone
+from webapp.transactions import ConflictError, retry_on_conflict
 
 logger = logging.getLogger(__name__)
-
-# Attempts at applying one event when a concurrent delivery inserted the same rows first.
-APPLY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -105,29 +103,23 @@ def process_event(event: WebhookEvent) -> Outcome:
         return _finish(event, EventStatus.REJECTED, str(exc))
 
     at = event_time(booking, event.received_at)
-    for attempt in range(1, APPLY_ATTEMPTS + 1):
-        try:
-            with db.session.begin_nested():
-                applied = apply_booking(booking, details, at)
-            break
-        except IntegrityError:
-            # Another delivery inserted this patient or booking first; look again.
-            logger.info("cal event %s: concurrent insert, attempt %d", event.id, attempt)
-            if attempt == APPLY_ATTEMPTS:
-                return _fail(event, "concurrent deliveries kept conflicting")
-        except OperationalError:
-            raise  # the database is gone: nothing is kept and Cal.com may retry
-        except UnknownBookingError as exc:
-            return _fail(event, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
-            # The traceback's frames, not its message: messages can quote patient data.
-            logger.error(
-                "cal event %s: applying failed with %s\n%s",
-                event.id,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
-            return _fail(event, f"{type(exc).__name__}: {exc}")
+    try:
+        applied = retry_on_conflict(
+            lambda: apply_booking(booking, details, at), f"cal event {event.id}"
+        )
+    except OperationalError:
+        raise  # the database is gone: nothing is kept and Cal.com may retry
+    except (UnknownBookingError, ConflictError) as exc:
+        return _fail(event, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
+        # The traceback's frames, not its message: messages can quote patient data.
+        logger.error(
+            "cal event %s: applying failed with %s\n%s",
+            event.id,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return _fail(event, f"{type(exc).__name__}: {exc}")
 
     event.consultation_id = applied.consultation.id
     event.patient_profile_id = applied.patient.id
