@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.dashboard import views as dashboard_views
     from webapp.models import Consultant
     from webapp.patients import views as patient_views
+    from webapp.questionnaire import views as questionnaire_views
 
     @login_manager.user_loader
     def load_consultant(consultant_id: str) -> Consultant | None:
@@ -63,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         auth_views.bp,
         dashboard_views.bp,
         patient_views.bp,
+        questionnaire_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -103,6 +103,10 @@ class PatientProfile(db.Model):
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id"), index=True
     )
+    age_range: Mapped[str | None] = mapped_column(String(20))
+    gender: Mapped[str | None] = mapped_column(String(30))
+    # The latest answer to every questionnaire question; history is in the submissions.
+    questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -166,6 +170,22 @@ class WebhookEvent(db.Model):
     patient_profile_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id"), index=True
     )
+
+
+class QuestionnaireSubmission(db.Model):
+    """One sending of the medical questionnaire, kept so that later changes show."""
+
+    __tablename__ = "questionnaire_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    # The booking the patient came from, even before its webhook arrived.
+    cal_booking_uid: Mapped[str | None] = mapped_column(String(100), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    patient: Mapped[PatientProfile] = relationship()
 
 
 class Consultant(UserMixin, db.Model):

@@ -12,11 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp.cal.payload import Booking
 from webapp.extensions import db
-from webapp.models import Consultation, ConsultationStatus, PatientProfile
+from webapp.models import (
+    Consultation,
+    ConsultationStatus,
+    PatientProfile,
+    QuestionnaireSubmission,
+)
 from webapp.patients.matching import (
     ContactDetails,
     fill_missing_details,
@@ -85,7 +90,8 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
     """Create or update the consultation ``booking`` names, and its patient.
 
     The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, or the one ``find_or_create_patient`` matches. Raises ``IntegrityError`` at
+    it replaces, the one who answered the questionnaire from this booking's link before
+    the booking arrived, or the one ``find_or_create_patient`` matches. Raises ``IntegrityError`` at
     flush when a concurrent transaction inserted the same patient or booking first (the
     caller retries in a fresh savepoint), and ``UnknownBookingError`` for a no-show update of a
     booking we do not have.
@@ -101,8 +107,10 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         replaced = _locked_consultation(booking.reschedule_uid)
 
     patient_created = False
-    if consultation is not None or replaced is not None:
-        patient = (consultation or replaced).patient
+    existing = consultation or replaced
+    known = existing.patient if existing else patient_who_answered_first(booking.uid)
+    if known is not None:
+        patient = known
         fill_missing_details(patient, details)
     else:
         match = find_or_create_patient(details)
@@ -119,6 +127,7 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         consultation.status = ConsultationStatus.SCHEDULED
         consultation.status_changed_at = at
 
+    link_questionnaires(booking.uid, consultation)
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         if replaced is None:
             replaced = Consultation(
@@ -160,6 +169,32 @@ def change_status(
 def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetime, str]:
     """The key that decides between two statuses of one booking: class, then time."""
     return (STATUS_CLASS[status], at, status.value)
+
+
+def patient_who_answered_first(uid: str) -> PatientProfile | None:
+    """The patient who sent the questionnaire from this booking's link before we had it."""
+    return db.session.scalar(
+        select(PatientProfile)
+        .join(
+            QuestionnaireSubmission, QuestionnaireSubmission.patient_profile_id == PatientProfile.id
+        )
+        .where(QuestionnaireSubmission.cal_booking_uid == uid)
+        .order_by(QuestionnaireSubmission.id)
+        .limit(1)
+    )
+
+
+def link_questionnaires(uid: str, consultation: Consultation) -> None:
+    """Attach questionnaires sent from this booking's link to its consultation."""
+    db.session.flush()
+    db.session.execute(
+        update(QuestionnaireSubmission)
+        .where(
+            QuestionnaireSubmission.cal_booking_uid == uid,
+            QuestionnaireSubmission.consultation_id.is_(None),
+        )
+        .values(consultation_id=consultation.id)
+    )
 
 
 def _locked_consultation(uid: str) -> Consultation | None:

@@ -1,0 +1,1 @@
+"""The patient's medical questionnaire, landing on the profile the booking created."""
