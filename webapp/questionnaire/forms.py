@@ -11,6 +11,7 @@ from wtforms import (
     EmailField,
     Field,
     RadioField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     TelField,
@@ -19,37 +20,42 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-AGE_RANGES = [(r, r) for r in ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")]
-GENDERS = [
+
+def _choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+AGE_RANGES = _choices(*((r, r) for r in ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")))
+GENDERS = _choices(
     ("female", "Female"),
     ("male", "Male"),
     ("other", "Another gender"),
     ("undisclosed", "Prefer not to say"),
-]
-NONE_OR_YES = [("none", "None"), ("yes", "Yes")]
-STARTED = [
+)
+NONE_OR_YES = _choices(("none", "None"), ("yes", "Yes"))
+STARTED = _choices(
     ("under_1", "Less than 1 year ago"),
     ("1_2", "1–2 years ago"),
     ("2_5", "2–5 years ago"),
     ("5_10", "5–10 years ago"),
     ("over_10", "More than 10 years ago"),
-]
-ONSET = [("sudden", "Suddenly"), ("gradual", "Gradually")]
-AREAS = [
+)
+ONSET = _choices(("sudden", "Suddenly"), ("gradual", "Gradually"))
+AREAS = _choices(
     ("hairline", "Hairline"),
     ("temples", "Temples"),
     ("crown", "Crown"),
     ("top", "Top"),
     ("diffuse", "Diffuse (all over)"),
-]
-FAMILY = [("father", "Father's side"), ("mother", "Mother's side"), ("none", "None")]
-TREATMENTS = [
+)
+FAMILY = _choices(("father", "Father's side"), ("mother", "Mother's side"), ("none", "None"))
+TREATMENTS = _choices(
     ("minoxidil", "Minoxidil"),
     ("finasteride", "Finasteride"),
     ("prp", "PRP"),
     ("transplant", "Previous transplant"),
     ("other", "Other"),
-]
+)
 DETAIL_MAX = 2000
 
 # The medical questions: (name, question, examples for the details).
@@ -265,7 +271,7 @@ def describe_answers(answers: dict[str, Any]) -> list[tuple[str, list[tuple[str,
 
 
 def _answer_words(field: Field, value: Any) -> str:
-    choices = dict(getattr(field, "choices", None) or [])
+    choices = {choice.value: choice.label for choice in getattr(field, "choices", None) or []}
     if isinstance(value, list):
         return ", ".join(str(choices.get(item, item)) for item in value) or "—"
     if value in (None, ""):
