@@ -50,3 +50,15 @@ def test_simulate_says_when_the_app_is_not_running(runner):
 
     assert result.exit_code != 0
     assert "could not reach" in result.output
+
+
+def test_the_served_app_logs_no_search_terms(app, live_server, caplog):
+    import logging
+    import urllib.request
+
+    caplog.set_level(logging.INFO, logger="werkzeug")
+
+    urllib.request.urlopen(f"{live_server}/healthz?q=Oliver+Bennett", timeout=5).close()  # noqa: S310
+
+    assert "/healthz" in caplog.text
+    assert "Oliver" not in caplog.text

@@ -15,6 +15,7 @@ from webapp.questionnaire.forms import (
     QuestionnaireForm,
 )
 from webapp.questionnaire.services import (
+    BOOKING_UID,
     LINK_MAX_AGE,
     LinkExpiredError,
     LinkInvalidError,
@@ -25,6 +26,23 @@ from webapp.questionnaire.services import (
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("questionnaire", __name__)
+
+
+@bp.get("/questionnaire")
+def from_cal_com() -> Response:
+    """Where Cal.com's "redirect on booking" lands, with "forward parameters" on.
+
+    Cal.com appends the booking uid and also the patient's name and phone to the URL; we
+    keep only the uid and send the browser to the clean questionnaire URL, so the rest
+    stays out of its address bar and history.
+    """
+    uid = request.args.get("uid", "")
+    if not BOOKING_UID.match(uid):
+        abort(
+            404,
+            "This questionnaire link has no booking in it. Use the link from your booking email.",
+        )
+    return redirect(url_for("questionnaire.fill", token=uid))
 
 
 @bp.get("/questionnaire/thanks")
