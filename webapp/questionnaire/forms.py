@@ -124,48 +124,6 @@ class QuestionnaireForm(FlaskForm):
     )
     gender = RadioField("Gender", choices=GENDERS, validators=[InputRequired("Choose an answer.")])
 
-    # Medical: each question is answered none/yes, with details required for yes.
-    conditions = RadioField(
-        MEDICAL_QUESTIONS[0][1],
-        choices=NONE_OR_YES,
-        validators=[InputRequired("Choose none or yes.")],
-    )
-    conditions_details = TextAreaField(
-        "Details", validators=[_details_required_when_yes("conditions"), Length(max=DETAIL_MAX)]
-    )
-    medications = RadioField(
-        MEDICAL_QUESTIONS[1][1],
-        choices=NONE_OR_YES,
-        validators=[InputRequired("Choose none or yes.")],
-    )
-    medications_details = TextAreaField(
-        "Details", validators=[_details_required_when_yes("medications"), Length(max=DETAIL_MAX)]
-    )
-    allergies = RadioField(
-        MEDICAL_QUESTIONS[2][1],
-        choices=NONE_OR_YES,
-        validators=[InputRequired("Choose none or yes.")],
-    )
-    allergies_details = TextAreaField(
-        "Details", validators=[_details_required_when_yes("allergies"), Length(max=DETAIL_MAX)]
-    )
-    surgeries = RadioField(
-        MEDICAL_QUESTIONS[3][1],
-        choices=NONE_OR_YES,
-        validators=[InputRequired("Choose none or yes.")],
-    )
-    surgeries_details = TextAreaField(
-        "Details", validators=[_details_required_when_yes("surgeries"), Length(max=DETAIL_MAX)]
-    )
-    recent_events = RadioField(
-        MEDICAL_QUESTIONS[4][1],
-        choices=NONE_OR_YES,
-        validators=[InputRequired("Choose none or yes.")],
-    )
-    recent_events_details = TextAreaField(
-        "Details", validators=[_details_required_when_yes("recent_events"), Length(max=DETAIL_MAX)]
-    )
-
     # Hair loss
     hair_loss_started = RadioField(
         "When did your hair loss start?",
@@ -210,6 +168,24 @@ class QuestionnaireForm(FlaskForm):
         """Tried treatments need a word on how they went."""
         if self.previous_treatments.data and not (field.data or "").strip():
             raise ValidationError("Tell us how the treatments you chose worked for you.")
+
+
+# Medical: each question is answered none or yes, with details required for yes.
+for _name, _question, _examples in MEDICAL_QUESTIONS:
+    setattr(
+        QuestionnaireForm,
+        _name,
+        RadioField(
+            _question, choices=NONE_OR_YES, validators=[InputRequired("Choose none or yes.")]
+        ),
+    )
+    setattr(
+        QuestionnaireForm,
+        f"{_name}_details",
+        TextAreaField(
+            "Details", validators=[_details_required_when_yes(_name), Length(max=DETAIL_MAX)]
+        ),
+    )
 
 
 class NewPatientQuestionnaireForm(QuestionnaireForm):
