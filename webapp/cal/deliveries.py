@@ -17,7 +17,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from webapp.cal.events import UnknownBookingError, apply_booking, event_time, is_acted_on
+from webapp.cal.events import (
+    REPEATABLE_TRIGGERS,
+    UnknownBookingError,
+    apply_booking,
+    event_time,
+    is_acted_on,
+)
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
@@ -119,7 +125,9 @@ def process_event(event: WebhookEvent) -> Outcome:
             type(exc).__name__,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
-        return _fail(event, f"{type(exc).__name__}: {exc}")
+        # Only the exception's type is kept: its message can quote patient data, and the
+        # stored body is enough to reproduce it with `flask cal replay`.
+        return _fail(event, f"{type(exc).__name__} while applying the event; see the server log")
 
     event.consultation_id = applied.consultation.id
     event.patient_profile_id = applied.patient.id
@@ -170,7 +178,12 @@ def _event_by_digest(digest: str) -> WebhookEvent | None:
 
 
 def _already_applied(event: WebhookEvent) -> bool:
-    """Whether another delivery of the same trigger for the same booking was applied."""
+    """Whether another delivery of the same trigger was applied to the same booking.
+
+    No-show updates can come several times with different content, so they never count.
+    """
+    if event.trigger_event in REPEATABLE_TRIGGERS:
+        return False
     return (
         db.session.scalar(
             select(WebhookEvent.id)

@@ -19,8 +19,10 @@ from webapp.extensions import db
 from webapp.models import (
     Consultation,
     ConsultationStatus,
+    EventStatus,
     PatientProfile,
     QuestionnaireSubmission,
+    WebhookEvent,
 )
 from webapp.patients.matching import (
     ContactDetails,
@@ -38,6 +40,8 @@ TRIGGER_STATUS = {
     "MEETING_ENDED": ConsultationStatus.COMPLETED,
     "BOOKING_NO_SHOW_UPDATED": ConsultationStatus.NO_SHOW,
 }
+# Triggers Cal.com may send several times for one booking, each time with news.
+REPEATABLE_TRIGGERS = {"BOOKING_NO_SHOW_UPDATED"}
 # Triggers whose booking may replace an earlier one (``rescheduleUid``).
 RESCHEDULING_TRIGGERS = {"BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED"}
 # How final a status is. A booking only moves forward through these classes (booked, then
@@ -116,16 +120,16 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
 
-    status = _target_status(booking)
     if consultation is None:
         consultation = Consultation(cal_booking_uid=booking.uid, patient=patient)
         db.session.add(consultation)
     _fill_booking_details(consultation, booking, details)
-    if status is not None:
-        change_status(consultation, status, at, booking.cancellation_reason)
-    elif _unmarks_no_show(booking, consultation, at):
-        consultation.status = ConsultationStatus.SCHEDULED
-        consultation.status_changed_at = at
+    if booking.trigger == "BOOKING_NO_SHOW_UPDATED":
+        apply_no_show(consultation, bool(booking.no_show), at)
+    else:
+        change_status(
+            consultation, TRIGGER_STATUS[booking.trigger], at, booking.cancellation_reason
+        )
 
     link_questionnaires(booking.uid, consultation)
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
@@ -166,6 +170,42 @@ def change_status(
     return True
 
 
+def apply_no_show(consultation: Consultation, marked: bool, at: datetime) -> None:
+    """Mark or unmark the patient as a no-show; of several updates the latest one counts.
+
+    Unmarking means the patient came after all: the booking goes back to ``completed`` once
+    its end has passed, else to ``scheduled``. An update older than one already applied to
+    this booking changes nothing, in whichever order the two arrive.
+    """
+    if _newer_no_show_update_exists(consultation.cal_booking_uid, at):
+        return
+    if marked:
+        change_status(consultation, ConsultationStatus.NO_SHOW, at)
+    elif consultation.status == ConsultationStatus.NO_SHOW:
+        ended = consultation.end_time is not None and consultation.end_time <= at
+        consultation.status = (
+            ConsultationStatus.COMPLETED if ended else ConsultationStatus.SCHEDULED
+        )
+        consultation.status_changed_at = at
+
+
+def _newer_no_show_update_exists(uid: str, at: datetime) -> bool:
+    """Whether a no-show update sent after ``at`` was already applied to this booking."""
+    return (
+        db.session.scalar(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.booking_uid == uid,
+                WebhookEvent.trigger_event == "BOOKING_NO_SHOW_UPDATED",
+                WebhookEvent.status.in_([EventStatus.PROCESSED, EventStatus.DUPLICATE]),
+                WebhookEvent.sent_at > at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetime, str]:
     """The key that decides between two statuses of one booking: class, then time."""
     return (STATUS_CLASS[status], at, status.value)
@@ -201,24 +241,6 @@ def _locked_consultation(uid: str) -> Consultation | None:
     """The consultation of a booking uid, locked for this transaction where supported."""
     return db.session.scalar(
         select(Consultation).where(Consultation.cal_booking_uid == uid).with_for_update()
-    )
-
-
-def _target_status(booking: Booking) -> ConsultationStatus | None:
-    """The status this event asks for; ``None`` when it asks for no change."""
-    if booking.trigger == "BOOKING_NO_SHOW_UPDATED" and not booking.no_show:
-        return None  # unmarking is handled by ``_unmarks_no_show``
-    return TRIGGER_STATUS[booking.trigger]
-
-
-def _unmarks_no_show(booking: Booking, consultation: Consultation, at: datetime) -> bool:
-    """Whether this event takes back a no-show mark that an earlier event set."""
-    return (
-        booking.trigger == "BOOKING_NO_SHOW_UPDATED"
-        and booking.no_show is False
-        and consultation.status == ConsultationStatus.NO_SHOW
-        and consultation.status_changed_at is not None
-        and at >= consultation.status_changed_at
     )
 
 
