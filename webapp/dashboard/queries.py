@@ -31,6 +31,8 @@ PER_PAGE = 25
 # each poll looks this far behind its cursor.
 CHANGE_OVERLAP = timedelta(seconds=5)
 MAX_CHANGES = 100
+MAX_PAGE = 10_000
+EARLIEST_CURSOR_YEAR = 2000
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
 
@@ -82,9 +84,13 @@ class ChangeCursor:
             return None
         newest, _, recent = raw.partition("|")
         try:
-            return cls(datetime.fromisoformat(newest) if newest else None, int(recent))
+            when = datetime.fromisoformat(newest) if newest else None
+            count = int(recent)
         except ValueError:
             return None
+        if when is not None and (when.tzinfo is None or when.year < EARLIEST_CURSOR_YEAR):
+            return None
+        return cls(when, count)
 
 
 def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
@@ -105,8 +111,14 @@ def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[
         )
     if tab == "cancelled":
         return Consultation.status.in_(CALLED_OFF)
+    flagged_originals = select(PatientProfile.possible_duplicate_of_id).where(
+        PatientProfile.possible_duplicate_of_id.is_not(None)
+    )
     return and_(
-        PatientProfile.possible_duplicate_of_id.is_not(None),
+        or_(
+            PatientProfile.possible_duplicate_of_id.is_not(None),
+            PatientProfile.id.in_(flagged_originals),
+        ),
         Consultation.status != ConsultationStatus.RESCHEDULED,
     )
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
+    MAX_PAGE,
     TABS,
     ChangeCursor,
     DashboardView,
@@ -77,7 +78,7 @@ def _view() -> DashboardView:
     return DashboardView(
         tab=tab,
         query=(request.args.get("q") or "")[:100],
-        page=max(page, 1),
+        page=min(max(page, 1), MAX_PAGE),
         now=datetime.now(UTC),
         timezone=timezone,  # type: ignore[arg-type]
     )
