@@ -94,11 +94,12 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
     """Create or update the consultation ``booking`` names, and its patient.
 
     The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, the one who answered the questionnaire from this booking's link before
-    the booking arrived, or the one ``find_or_create_patient`` matches. Raises ``IntegrityError`` at
-    flush when a concurrent transaction inserted the same patient or booking first (the
-    caller retries in a fresh savepoint), and ``UnknownBookingError`` for a no-show update of a
-    booking we do not have.
+    it replaces, the one who answered the questionnaire from this booking's link before the
+    booking arrived, or the one ``find_or_create_patient`` matches.
+
+    Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
+    patient or booking first (the caller retries in a fresh savepoint), and
+    ``UnknownBookingError`` for a no-show update of a booking we do not have.
     """
     consultation = _locked_consultation(booking.uid)
     if consultation is None and booking.trigger == "BOOKING_NO_SHOW_UPDATED":
