@@ -122,6 +122,8 @@ class Consultation(db.Model):
     """One Cal.com booking of a video consultation."""
 
     __tablename__ = "consultations"
+    # The dashboard's tabs filter on status and a time range together.
+    __table_args__ = (Index("ix_consultations_status_start_time", "status", "start_time"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)

@@ -1,0 +1,514 @@
+"""How fast the dashboard answers with many patients: a benchmark, not a test.
+
+Run it with ``make bench``, or::
+
+    .venv/bin/python -m bench.dashboard --patients 100000
+
+It always measures SQLite (a temporary file) and, when ``BENCH_DATABASE_URL`` or
+``TEST_DATABASE_URL`` names a PostgreSQL server, PostgreSQL too, in a database created for
+the run (``bench_<random>``) and dropped at the end. The schema is built by the real
+migrations (``flask_migrate.upgrade()``), so the indexes measured are the ones deployed.
+PostgreSQL is ``ANALYZE``d after seeding, as autovacuum would do shortly after a bulk load;
+SQLite is left as a deployment leaves it.
+
+Each backend is seeded with ``--patients`` patients (a user, a patient profile and one
+consultation each: mixed statuses, start times over the past year and the next three months,
+about 2% flagged as possible duplicates), then a consultant logs in through the real form and
+a Flask test client times, ``--repeat`` times after two warm-up runs: the first page, a name
+and a phone search, a deep page, the idle poll (204) and a poll right after one booking
+changed (200). Times are the whole request through Flask (routing, session, queries,
+templates), in milliseconds. ``queries`` is the number of SQL statements one request sends
+(transaction control such as SQLite's ``BEGIN IMMEDIATE`` not counted); it stays the same
+whatever the number of rows, as nothing is loaded per row. ``--explain`` also prints the plan
+of every statement each request sends (``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL,
+``EXPLAIN QUERY PLAN`` on SQLite), the poll after a change aside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+import os
+import re
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy.engine import Engine, make_url
+from werkzeug.test import TestResponse
+
+from webapp import create_app
+from webapp.config import database_url, engine_options
+from webapp.extensions import db
+from webapp.models import Consultation, ConsultationStatus, PatientProfile, User, utcnow
+
+DEFAULT_PATIENTS = 100_000
+DEFAULT_REPEAT = 20
+WARM_UP = 2
+BATCH = 5_000
+HTMX = {"HX-Request": "true"}
+CONSULTANT_EMAIL = "bench@clinic.example"
+CONSULTANT_PASSWORD = "benchmark password 2026"  # noqa: S105 - a throwaway login
+SERVER_URL_VARIABLES = ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
+
+# fmt: off
+FIRST_NAMES = (
+    "Ahmet", "Mehmet", "Mustafa", "Ali", "Hasan", "Emre", "Burak", "Can", "Deniz", "Murat",
+    "Kemal", "Oguz", "Serkan", "Tolga", "Umut", "James", "Oliver", "Lucas", "Mateo", "Karim",
+    "Omar", "Yusuf", "Hamza", "Luca", "Marco", "Jonas", "Felix", "Pierre", "Hugo", "Ivan",
+    "Dmitri", "Nikos", "Andreas", "Rafael", "Diego", "Tom", "Daniel", "Samir", "Tariq", "Faisal",
+    "Khalid", "Ayse", "Elif", "Selin"
+)
+LAST_NAMES = (
+    "Yilmaz", "Kaya", "Demir", "Sahin", "Celik", "Yildiz", "Yildirim", "Ozturk", "Aydin",
+    "Ozdemir", "Arslan", "Dogan", "Kilic", "Aslan", "Cetin", "Kara", "Koc", "Kurt", "Ozkan",
+    "Simsek", "Smith", "Jones", "Brown", "Taylor", "Wilson", "Muller", "Schmidt", "Schneider",
+    "Fischer", "Weber", "Rossi", "Russo", "Bianchi", "Garcia", "Martinez", "Lopez", "Gonzalez",
+    "Dubois", "Moreau", "Laurent", "Petrov", "Ivanov", "Papadopoulos", "Haddad", "Khoury",
+    "Mansour", "Rahman", "Hussain", "Al-Farsi", "Nasser"
+)
+# fmt: on
+PLACES = (
+    ("Istanbul, Turkey", "Europe/Istanbul"),
+    ("London, United Kingdom", "Europe/London"),
+    ("Berlin, Germany", "Europe/Berlin"),
+    ("Paris, France", "Europe/Paris"),
+    ("Dubai, United Arab Emirates", "Asia/Dubai"),
+    ("Riyadh, Saudi Arabia", "Asia/Riyadh"),
+    ("New York, United States", "America/New_York"),
+    ("Toronto, Canada", "America/Toronto"),
+    ("Sydney, Australia", "Australia/Sydney"),
+    (None, None),
+)
+PAST_STATUSES = (
+    (ConsultationStatus.COMPLETED, 50),
+    (ConsultationStatus.NO_SHOW, 10),
+    (ConsultationStatus.CANCELLED, 15),
+    (ConsultationStatus.REJECTED, 3),
+    (ConsultationStatus.RESCHEDULED, 10),
+    (ConsultationStatus.SCHEDULED, 12),
+)
+FUTURE_STATUSES = (
+    (ConsultationStatus.SCHEDULED, 70),
+    (ConsultationStatus.PENDING, 10),
+    (ConsultationStatus.CANCELLED, 12),
+    (ConsultationStatus.RESCHEDULED, 8),
+)
+POLLER = re.compile(r'<div id="poller"[^>]*?\bhx-get="([^"]*)"')
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the seeded data lets the benchmark search for."""
+
+    name_fragment: str
+    phone_digits: str
+    consultation_ids: int
+
+
+@dataclass
+class Measurement:
+    """One measured request, repeated: its times in seconds and its statements per run."""
+
+    backend: str
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    queries: set[int] = field(default_factory=set)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
+
+    @property
+    def queries_text(self) -> str:
+        return "/".join(str(count) for count in sorted(self.queries))
+
+
+class StatementLog:
+    """Counts (and keeps) the SQL statements an engine sends, transaction control aside."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[tuple[str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(
+        self,
+        _conn: Any,
+        _cursor: Any,
+        statement: str,
+        parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            self.statements.append((statement, parameters))
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed each backend, time the dashboard's requests on it and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
+    parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS, help="patients seeded")
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="timed runs each")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed of the data")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the plan of every statement measured"
+    )
+    args = parser.parse_args(argv)
+    if args.patients < 100 or args.repeat < 1:
+        parser.error("need at least 100 patients and 1 repeat")
+    os.environ["APP_ENV"] = "testing"
+
+    server = next((os.environ[name] for name in SERVER_URL_VARIABLES if os.environ.get(name)), None)
+    results: list[Measurement] = []
+    setup: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        backends: list[tuple[str, Callable[[], Any]]] = [
+            ("sqlite", lambda: _nothing_to_drop(f"sqlite:///{Path(tmp) / 'clinic.db'}"))
+        ]
+        if server:
+            backends.append(("postgresql", lambda: postgres_database(server)))
+        for backend, database in backends:
+            with database() as url:
+                print(f"[{backend}] seeding {args.patients:,} patients ...", flush=True)
+                measured, migrate_s, seed_s = bench_backend(backend, url, Path(tmp), args)
+                results.extend(measured)
+                setup.append((backend, migrate_s, seed_s))
+    print_report(results, setup, args.patients, args.repeat)
+
+
+@contextmanager
+def _nothing_to_drop(url: str) -> Iterator[str]:
+    yield url
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the server of ``server_url``, dropped (forcibly) afterwards."""
+    admin_url = make_url(database_url(server_url, Path()))
+    name = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def bench_backend(
+    backend: str, url: str, instance: Path, args: argparse.Namespace
+) -> tuple[list[Measurement], float, float]:
+    """Migrate, seed and measure one database; returns the measurements and setup times."""
+    uri = database_url(url, instance)
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    try:
+        with app.app_context():
+            started = time.perf_counter()
+            upgrade()
+            migrate_s = time.perf_counter() - started
+            started = time.perf_counter()
+            sample = seed(args.patients, Random(args.seed), datetime.now(UTC))
+            seed_s = time.perf_counter() - started
+            create_consultant_login()
+            log = StatementLog(db.engine)
+        measured = measure_dashboard(backend, app, log, sample, args.repeat, args.explain)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return measured, migrate_s, seed_s
+
+
+def seed(patients: int, rng: Random, now: datetime) -> Sample:
+    """Insert ``patients`` users, profiles and consultations in bulk; commits."""
+    for first in range(1, patients + 1, BATCH):
+        ids = range(first, min(first + BATCH, patients + 1))
+        users, profiles, consultations = [], [], []
+        for i in ids:
+            user, profile, consultation = _patient_rows(i, rng, now)
+            users.append(user)
+            profiles.append(profile)
+            consultations.append(consultation)
+        db.session.execute(insert(User), users)
+        db.session.execute(insert(PatientProfile), profiles)
+        db.session.execute(insert(Consultation), consultations)
+        db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            for table in ("users", "patient_profiles", "consultations"):
+                # Ids were given explicitly; later inserts must not collide with them.
+                sequence = f"pg_get_serial_sequence('{table}', 'id')"
+                connection.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))  # noqa: S608 - our table names
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    probe = db.session.get(PatientProfile, patients // 2)
+    phoned = db.session.scalar(
+        select(PatientProfile.phone)
+        .where(PatientProfile.phone.is_not(None), PatientProfile.id >= patients // 3)
+        .order_by(PatientProfile.id)
+        .limit(1)
+    )
+    assert probe is not None and probe.name and phoned
+    return Sample(
+        name_fragment=probe.name.split()[-1][:4].lower(),
+        phone_digits=phoned[-7:],
+        consultation_ids=db.session.scalar(select(func.count()).select_from(Consultation)) or 0,
+    )
+
+
+def _patient_rows(
+    i: int, rng: Random, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    name = f"{first} {last}"
+    email = f"{first}.{last}.{i}@example.com".lower()
+    # Unique numbers (7919 is prime to 10**9); one patient in ten gave none.
+    phone = f"+905{(i * 7919) % 10**9:09d}" if rng.random() >= 0.1 else None
+    location, timezone = rng.choice(PLACES)
+    start = (now + timedelta(minutes=rng.randint(-365 * 24 * 60, 90 * 24 * 60))).replace(
+        second=0, microsecond=0
+    )
+    statuses = PAST_STATUSES if start < now else FUTURE_STATUSES
+    status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
+    created = min(start, now) - timedelta(days=rng.uniform(1, 60))
+    # Every change lies in the past, at least an hour ago, so a change made now is the newest;
+    # spread out, as real edits are (no pile of rows sharing one timestamp).
+    latest = min(created + timedelta(days=30), now - timedelta(hours=1))
+    updated = created + (latest - created) * rng.random()
+    user = {
+        "id": i,
+        "email": email,
+        "phone_number": phone,
+        "name": name,
+        "created_at": created,
+    }
+    profile = {
+        "id": i,
+        "user_id": i,
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "location": location,
+        "timezone": timezone,
+        "possible_duplicate_of_id": rng.randint(1, i - 1)
+        if i > 1 and rng.random() < 0.02
+        else None,
+        "questionnaire_completed_at": updated if rng.random() < 0.6 else None,
+        "created_at": created,
+        "updated_at": updated,
+    }
+    consultation = {
+        "id": i,
+        "patient_profile_id": i,
+        "cal_booking_uid": f"bench-{i:08d}",
+        "cal_booking_id": 1_000_000 + i,
+        "status": str(status),
+        "status_changed_at": updated,
+        "start_time": start,
+        "end_time": start + timedelta(minutes=30),
+        "title": f"Hair transplant consultation between Clinic and {name}",
+        "attendee_phone": phone,
+        "attendee_timezone": timezone,
+        "booking_answers": {"name": {"value": name}, "email": {"value": email}},
+        "cancellation_reason": "Patient asked to cancel"
+        if status == ConsultationStatus.CANCELLED
+        else None,
+        "created_at": created,
+        "updated_at": updated,
+    }
+    return user, profile, consultation
+
+
+def create_consultant_login() -> None:
+    """The consultant the benchmark logs in as; commits."""
+    from webapp.auth.consultants import create_consultant
+
+    create_consultant(CONSULTANT_EMAIL, "Bench Consultant", CONSULTANT_PASSWORD, "Europe/Istanbul")
+    db.session.commit()
+
+
+def log_in(client: FlaskClient) -> None:
+    """Log in through the real form, CSRF token and all."""
+    page = client.get("/login").get_data(as_text=True)
+    match = CSRF_FIELD.search(page)
+    assert match, "the login page carries no CSRF token"
+    response = client.post(
+        "/login",
+        data={"email": CONSULTANT_EMAIL, "password": CONSULTANT_PASSWORD, "csrf_token": match[1]},
+    )
+    assert response.status_code == 302, f"login failed: {response.status_code}"
+
+
+def poller_url(page: str) -> str:
+    """The URL the page's (or an update's) poller would call next."""
+    match = POLLER.search(page)
+    assert match, "no poller in the response"
+    return html.unescape(match[1])
+
+
+def measure_dashboard(
+    backend: str, app: Flask, log: StatementLog, sample: Sample, repeat: int, explain: bool
+) -> list[Measurement]:
+    """Time each dashboard request ``repeat`` times (after warm-up runs)."""
+    client = app.test_client()
+    log_in(client)
+    rng = Random(7)
+
+    def get(url: str, headers: dict[str, str] | None, status: int) -> Callable[[], TestResponse]:
+        def run() -> TestResponse:
+            response = client.get(url, headers=headers)
+            assert response.status_code == status, f"{url}: {response.status_code}, not {status}"
+            return response
+
+        return run
+
+    first_page = get("/", None, 200)
+    pages = [
+        ("first page (full HTML)", first_page),
+        (
+            f"search name {sample.name_fragment!r}",
+            get(f"/?q={quote(sample.name_fragment)}", HTMX, 200),
+        ),
+        (
+            f"search phone {sample.phone_digits!r}",
+            get(f"/?q={quote(sample.phone_digits)}", HTMX, 200),
+        ),
+        ("past tab, page 50", get("/?tab=past&page=50", HTMX, 200)),
+    ]
+    idle_url = poller_url(first_page().get_data(as_text=True))
+    pages.append(("idle poll (204)", get(idle_url, HTMX, 204)))
+
+    measurements = []
+    for name, request in pages:
+        measurements.append(time_request(backend, name, request, log, repeat))
+        if explain:
+            explain_request(app, log, name, request)
+
+    # A booking changes, then the poll that picks it up; its answer carries the next cursor.
+    state = {"url": idle_url}
+
+    def change_one() -> None:
+        with app.app_context():
+            consultation = db.session.get(Consultation, rng.randint(1, sample.consultation_ids))
+            assert consultation is not None
+            consultation.status = (
+                ConsultationStatus.PENDING
+                if consultation.status == ConsultationStatus.SCHEDULED
+                else ConsultationStatus.SCHEDULED
+            )
+            consultation.status_changed_at = consultation.updated_at = utcnow()
+            db.session.commit()
+
+    def poll_after_change() -> TestResponse:
+        response = get(state["url"], HTMX, 200)()
+        state["url"] = poller_url(response.get_data(as_text=True))
+        return response
+
+    measurements.append(
+        time_request(
+            backend, "poll after a change (200)", poll_after_change, log, repeat, before=change_one
+        )
+    )
+    get(state["url"], HTMX, 204)()  # the cursor it handed back is idle again
+    return measurements
+
+
+def time_request(
+    backend: str,
+    name: str,
+    request: Callable[[], TestResponse],
+    log: StatementLog,
+    repeat: int,
+    before: Callable[[], None] | None = None,
+) -> Measurement:
+    """Run ``request`` twice untimed, then ``repeat`` times timed (``before`` runs untimed)."""
+    measurement = Measurement(backend, name)
+    for run in range(WARM_UP + repeat):
+        if before is not None:
+            before()
+        log.clear()
+        started = time.perf_counter()
+        request()
+        elapsed = time.perf_counter() - started
+        if run >= WARM_UP:
+            measurement.seconds.append(elapsed)
+            measurement.queries.add(log.count)
+    print(f"  {name}: {measurement.median_ms:.1f} ms median", flush=True)
+    return measurement
+
+
+def explain_request(app: Flask, log: StatementLog, name: str, request: Callable[[], Any]) -> None:
+    """Print the plan of each statement ``request`` sends (EXPLAIN ANALYZE on PostgreSQL)."""
+    log.clear()
+    request()
+    statements = list(log.statements)
+    with app.app_context(), db.engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+        for number, (statement, parameters) in enumerate(statements, 1):
+            print(f"\n--- {name}, statement {number}:\n{statement}\n    {parameters!r}")
+            for row in connection.exec_driver_sql(prefix + statement, parameters):
+                print("   ", row[-1])
+        connection.rollback()
+
+
+def print_report(
+    results: list[Measurement], setup: list[tuple[str, float, float]], patients: int, repeat: int
+) -> None:
+    """The table of results, then how long building each database took."""
+    print(f"\n{patients:,} patients, {repeat} timed runs per measurement (times in ms)\n")
+    width = max(len(m.name) for m in results)
+    header = (
+        f"{'backend':<11}{'measurement':<{width + 2}}{'median_ms':>10}{'p95_ms':>9}{'queries':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for m in results:
+        print(
+            f"{m.backend:<11}{m.name:<{width + 2}}{m.median_ms:>10.1f}{m.p95_ms:>9.1f}"
+            f"{m.queries_text:>9}"
+        )
+    print()
+    for backend, migrate_s, seed_s in setup:
+        print(f"{backend:<11}migrations {migrate_s:.2f} s, seeding {seed_s:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
