@@ -253,3 +253,20 @@ def test_get_on_the_webhook_is_a_json_405(client):
 
     assert response.status_code == 405
     assert response.get_json()["status"] == 405
+
+
+def test_overlong_free_text_is_cut_to_fit_and_an_overlong_uid_is_rejected(app, client):
+    document = fixture_json("booking_created.json")
+    document["payload"]["responses"]["name"]["value"] = "N" * 500
+    document["payload"]["responses"]["country"]["value"] = "C" * 500
+
+    assert post_delivery(client, document).get_json()["status"] == "processed"
+    with app.app_context():
+        patient = db.session.scalar(select(PatientProfile))
+        assert patient.name == "N" * 200
+        assert patient.location == "C" * 200
+
+    document["payload"]["uid"] = "u" * 101
+    response = post_delivery(client, document)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "booking uid is longer than 100 characters"

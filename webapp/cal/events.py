@@ -40,6 +40,13 @@ TRIGGER_STATUS = {
     "MEETING_ENDED": ConsultationStatus.COMPLETED,
     "BOOKING_NO_SHOW_UPDATED": ConsultationStatus.NO_SHOW,
 }
+# Statuses a no-show update may replace: not a called-off or replaced booking.
+MET_OR_MISSED_OR_BOOKED = {
+    ConsultationStatus.SCHEDULED,
+    ConsultationStatus.PENDING,
+    ConsultationStatus.COMPLETED,
+    ConsultationStatus.NO_SHOW,
+}
 # Triggers Cal.com may send several times for one booking, each time with news.
 REPEATABLE_TRIGGERS = {"BOOKING_NO_SHOW_UPDATED"}
 # Triggers whose booking may replace an earlier one (``rescheduleUid``).
@@ -174,15 +181,15 @@ def change_status(
 def apply_no_show(consultation: Consultation, marked: bool, at: datetime) -> None:
     """Mark or unmark the patient as a no-show; of several updates the latest one counts.
 
-    Unmarking means the patient came after all: the booking goes back to ``completed`` once
-    its end has passed, else to ``scheduled``. An update older than one already applied to
-    this booking changes nothing, in whichever order the two arrive.
+    Unmarking means the patient came after all: the booking is ``completed`` once its end
+    has passed, else ``scheduled``. An update older than one already applied to this
+    booking changes nothing, so the same updates give the same status in any order.
     """
     if _newer_no_show_update_exists(consultation.cal_booking_uid, at):
         return
     if marked:
         change_status(consultation, ConsultationStatus.NO_SHOW, at)
-    elif consultation.status == ConsultationStatus.NO_SHOW:
+    elif consultation.status in MET_OR_MISSED_OR_BOOKED:
         ended = consultation.end_time is not None and consultation.end_time <= at
         consultation.status = (
             ConsultationStatus.COMPLETED if ended else ConsultationStatus.SCHEDULED

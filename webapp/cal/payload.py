@@ -16,6 +16,7 @@ PHONE_FIELDS = ("phone", "phone_number", "phoneNumber", "mobile", "telephone", "
 # Patient-location questions, most precise first; ``location`` only when it is a typed answer.
 LOCATION_FIELDS = ("address", "city", "where_are_you_from", "country", "location")
 MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
+MAX_UID = 100
 MEETING_LOCATION_TYPES = {"phone", "inPerson", "attendeeInPerson", "link", "somewhereElse"}
 
 
@@ -102,6 +103,8 @@ def parse_booking(delivery: Delivery) -> Booking:
     uid = delivery.booking_uid
     if uid is None:
         raise PayloadError("payload has no booking uid")
+    if len(uid) > MAX_UID:
+        raise PayloadError(f"booking uid is longer than {MAX_UID} characters")
     responses = _responses(data)
     attendee = _first_attendee(data)
     email = _text(_answer(responses, "email")) or _text(attendee.get("email"))
@@ -115,15 +118,17 @@ def parse_booking(delivery: Delivery) -> Booking:
         email=email,
         sent_at=delivery.sent_at,
         booking_id=booking_id if isinstance(booking_id, int) else None,
-        name=_name(_answer(responses, "name")) or _name(attendee),
-        phone=_phone(responses, attendee),
-        location=_patient_location(responses),
-        timezone=_text(attendee.get("timeZone")),
-        title=_text(data.get("title")),
+        name=_clip(_name(_answer(responses, "name")) or _name(attendee), 200),
+        phone=_clip(_phone(responses, attendee), 64),
+        location=_clip(_patient_location(responses), 200),
+        timezone=_clip(_text(attendee.get("timeZone")), 64),
+        title=_clip(_text(data.get("title")), 300),
         start_time=parse_time(data.get("startTime"), "startTime"),
         end_time=parse_time(data.get("endTime"), "endTime"),
         answers=_answers(responses),
-        reschedule_uid=_text(data.get("rescheduleUid")) or _text(data.get("fromReschedule")),
+        reschedule_uid=_clip(
+            _text(data.get("rescheduleUid")) or _text(data.get("fromReschedule")), MAX_UID
+        ),
         reschedule_start_time=parse_time(data.get("rescheduleStartTime"), "rescheduleStartTime"),
         reschedule_end_time=parse_time(data.get("rescheduleEndTime"), "rescheduleEndTime"),
         cancellation_reason=_text(data.get("cancellationReason"))
@@ -149,6 +154,11 @@ def parse_time(value: Any, name: str) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    """Free text cut to the column that stores it; what Cal.com sent stays in the event."""
+    return text[:limit] if text else text
 
 
 def _responses(data: dict[str, Any]) -> dict[str, Any]:

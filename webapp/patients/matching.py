@@ -67,10 +67,11 @@ def normalise_phone(raw: str | None, default_region: str | None = None) -> Phone
 
     ``default_region`` applies only to numbers written without a leading ``+``. A number
     ``phonenumbers`` cannot parse into a possible number keeps its typed form and no
-    E.164, so it is stored but never used for matching.
+    E.164, so it is stored but never used for matching. An email address typed into the
+    phone question is not a phone at all and gives ``None``.
     """
-    if not raw or not raw.strip():
-        return None
+    if not raw or not raw.strip() or "@" in raw:
+        return None  # nothing, or an email typed into the phone question
     typed = raw.strip()
     region = None if typed.startswith("+") else default_region
     try:

@@ -1,0 +1,131 @@
+"""Simultaneous deliveries on real threads: exactly one patient and booking, never a 500."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import fixture_body, fixture_json, post_delivery
+from webapp.extensions import db
+from webapp.models import Consultation, PatientProfile, User, WebhookEvent
+
+N = 8
+JOIN_TIMEOUT = 120
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def deliver_at_once(app: Flask, documents: list[dict[str, Any] | bytes]) -> list[tuple[int, Any]]:
+    """Post every document from its own thread and test client, all released together.
+
+    Returns ``(status code, JSON answer)`` per document, in the order given. No app context
+    is held here while the threads run.
+    """
+    barrier = threading.Barrier(len(documents))
+    answers: list[tuple[int, Any] | None] = [None] * len(documents)
+    errors: list[BaseException] = []
+
+    def deliver(index: int, document: dict[str, Any] | bytes) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait(timeout=30)
+            response = post_delivery(client, document)
+            answers[index] = (response.status_code, response.get_json())
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=deliver, args=(index, document))
+        for index, document in enumerate(documents)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a delivery never finished"
+    assert errors == []
+    assert None not in answers
+    return answers  # type: ignore[return-value]
+
+
+def with_uid(uid: str, booking_id: int) -> dict[str, Any]:
+    document = fixture_json("booking_created.json")
+    document["payload"]["uid"] = uid
+    document["payload"]["bookingId"] = booking_id
+    return document
+
+
+def test_the_same_delivery_eight_times_at_once_is_stored_and_applied_once(app):
+    body = fixture_body("booking_created.json")
+
+    answers = deliver_at_once(app, [body] * N)
+
+    assert [code for code, _ in answers] == [200] * N, answers
+    statuses = sorted(answer["status"] for _, answer in answers)
+    assert statuses == ["duplicate"] * (N - 1) + ["processed"]
+    assert len({answer["event_id"] for _, answer in answers}) == 1
+    assert len({answer["consultation_id"] for _, answer in answers}) == 1
+    assert len({answer["patient_id"] for _, answer in answers}) == 1
+    with app.app_context():
+        assert count(User) == 1
+        assert count(PatientProfile) == 1
+        assert count(Consultation) == 1
+        assert count(WebhookEvent) == 1
+        event = db.session.scalar(select(WebhookEvent))
+        assert event.status == "processed"
+        consultation = db.session.scalar(select(Consultation))
+        assert consultation.status == "scheduled"
+        assert consultation.patient.email == "oliver.bennett@example.co.uk"
+
+
+def test_the_same_booking_sent_eight_times_with_different_send_times_is_one_consultation(app):
+    documents = []
+    for second in range(N):
+        document = fixture_json("booking_created.json")
+        document["createdAt"] = f"2026-11-02T09:14:{10 + second:02d}.000Z"
+        documents.append(document)
+
+    answers = deliver_at_once(app, documents)
+
+    assert [code for code, _ in answers] == [200] * N, answers
+    assert {answer["status"] for _, answer in answers} <= {"processed", "duplicate"}
+    assert "processed" in {answer["status"] for _, answer in answers}
+    assert len({answer["consultation_id"] for _, answer in answers}) == 1
+    assert len({answer["patient_id"] for _, answer in answers}) == 1
+    assert sum(answer["patient_created"] for _, answer in answers) == 1
+    with app.app_context():
+        assert count(User) == 1
+        assert count(PatientProfile) == 1
+        assert count(Consultation) == 1
+        assert count(WebhookEvent) == N
+        assert db.session.scalar(select(Consultation.status)) == "scheduled"
+        assert set(db.session.scalars(select(WebhookEvent.status))) <= {"processed", "duplicate"}
+
+
+def test_eight_bookings_at_once_by_one_new_patient_make_one_patient(app):
+    documents = [with_uid(f"ConcurrentBooking{index:06d}", 92000 + index) for index in range(N)]
+
+    answers = deliver_at_once(app, documents)
+
+    assert [code for code, _ in answers] == [200] * N, answers
+    assert {answer["status"] for _, answer in answers} == {"processed"}
+    assert len({answer["patient_id"] for _, answer in answers}) == 1
+    assert len({answer["consultation_id"] for _, answer in answers}) == N
+    assert sum(answer["patient_created"] for _, answer in answers) == 1
+    with app.app_context():
+        assert count(User) == 1
+        assert count(PatientProfile) == 1
+        assert count(Consultation) == N
+        assert count(WebhookEvent) == N
+        patient = db.session.scalar(select(PatientProfile))
+        assert patient.email == "oliver.bennett@example.co.uk"
+        assert patient.user.email == "oliver.bennett@example.co.uk"
+        assert {c.cal_booking_uid for c in patient.consultations} == {
+            f"ConcurrentBooking{index:06d}" for index in range(N)
+        }
+        assert set(db.session.scalars(select(WebhookEvent.status))) == {"processed"}
