@@ -54,7 +54,14 @@ from werkzeug.test import TestResponse
 from webapp import create_app
 from webapp.config import database_url, engine_options
 from webapp.extensions import db
-from webapp.models import Consultation, ConsultationStatus, PatientProfile, User, utcnow
+from webapp.models import (
+    Consultation,
+    ConsultationStatus,
+    PatientProfile,
+    User,
+    search_text_for,
+    utcnow,
+)
 
 DEFAULT_PATIENTS = 100_000
 DEFAULT_REPEAT = 20
@@ -327,6 +334,7 @@ def _patient_rows(
         "phone": phone,
         "location": location,
         "timezone": timezone,
+        "search_text": search_text_for(name, email, phone),
         "possible_duplicate_of_id": rng.randint(1, i - 1)
         if i > 1 and rng.random() < 0.02
         else None,

@@ -79,15 +79,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    """Make SQLite honour foreign keys, let SQLAlchemy own transactions (savepoints), and
-    lower-case every letter, not only ASCII ones, as PostgreSQL does (searching "özge"
-    finds "Özge")."""
+    """Make SQLite honour foreign keys and let SQLAlchemy own transactions (savepoints)."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     dbapi_connection.isolation_level = None
-    dbapi_connection.create_function(
-        "lower", 1, lambda text: text.lower() if isinstance(text, str) else text, deterministic=True
-    )
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

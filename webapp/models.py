@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -105,6 +106,8 @@ class PatientProfile(db.Model):
     )
     age_range: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str | None] = mapped_column(String(30))
+    # Name, email and phone digits folded for the dashboard's search (``search_text_for``).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The latest answer to every questionnaire question; history is in the submissions.
     questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -116,6 +119,19 @@ class PatientProfile(db.Model):
     consultations: Mapped[list[Consultation]] = relationship(
         back_populates="patient", order_by="Consultation.start_time"
     )
+
+
+def search_text_for(name: str | None, email: str | None, phone: str | None) -> str:
+    """What the dashboard's search looks in: the name lower-cased (every letter, not only
+    ASCII, which SQLite's ``lower`` would miss), the email, and the phone's digits."""
+    digits = "".join(character for character in phone or "" if character.isdigit())
+    return "\n".join([(name or "").lower(), (email or "").lower(), digits])
+
+
+@event.listens_for(PatientProfile, "before_insert")
+@event.listens_for(PatientProfile, "before_update")
+def _refresh_search_text(_mapper: Any, _connection: Any, patient: PatientProfile) -> None:
+    patient.search_text = search_text_for(patient.name, patient.email, patient.phone)
 
 
 class Consultation(db.Model):

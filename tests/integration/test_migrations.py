@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from tests.conftest import BACKENDS, app_settings, scratch_postgresql_database
 from webapp import create_app
@@ -64,3 +64,29 @@ def test_downgrade_then_upgrade_round_trips(empty_database_url, tmp_path):
         upgrade()
         assert "consultations" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_the_search_text_migration_fills_existing_patients(empty_database_url, tmp_path):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="a06810799689")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) "
+                    "VALUES (1, 'ozge@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, name, email, phone, created_at, "
+                    "updated_at) VALUES (1, 1, 'Özge Çelik', 'ozge@example.com', '+905321234567', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            stored = connection.execute(text("SELECT search_text FROM patient_profiles")).scalar()
+        db.engine.dispose()
+
+    assert stored == "özge çelik\nozge@example.com\n905321234567"

@@ -128,14 +128,10 @@ def search_condition(query: str) -> ColumnElement[bool]:
     query = query.strip()
     if not query:
         return true()
-    pattern = f"%{_escape_like(query.lower())}%"
-    conditions = [
-        func.lower(PatientProfile.name).like(pattern, escape="\\"),
-        PatientProfile.email.like(pattern, escape="\\"),
-    ]
+    conditions = [PatientProfile.search_text.like(f"%{_escape_like(query.lower())}%", escape="\\")]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4:
-        conditions.append(PatientProfile.phone.like(f"%{digits}%"))
+        conditions.append(PatientProfile.search_text.like(f"%{digits}%"))
     return Consultation.patient_profile_id.in_(select(PatientProfile.id).where(or_(*conditions)))
 
 
