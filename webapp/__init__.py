@@ -46,18 +46,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp import cli, errors, health, security, templating
     from webapp.auth import cli as auth_cli
     from webapp.auth import views as auth_views
-    from webapp.auth.sessions import send_to_login
+    from webapp.auth.sessions import load_consultant, send_to_login
     from webapp.cal import cli as cal_cli
     from webapp.cal import webhook
     from webapp.dashboard import views as dashboard_views
-    from webapp.models import Consultant
     from webapp.patients import views as patient_views
     from webapp.questionnaire import views as questionnaire_views
 
-    @login_manager.user_loader
-    def load_consultant(consultant_id: str) -> Consultant | None:
-        return db.session.get(Consultant, int(consultant_id))
-
+    login_manager.user_loader(load_consultant)
     login_manager.unauthorized_handler(send_to_login)
 
     for blueprint in (

@@ -9,12 +9,21 @@ from urllib.parse import urlsplit
 from flask import Response, flash, redirect, request, session, url_for
 from flask_login import login_user, logout_user
 
+from webapp.extensions import db
 from webapp.models import Consultant
 
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=12)
 # Endpoints the browser calls on its own; they must not keep a session alive.
 BACKGROUND_ENDPOINTS = {"dashboard.updates"}
+
+
+def load_consultant(consultant_id: str) -> Consultant | None:
+    """The consultant a session names (Flask-Login's user loader); ``None`` logs them out."""
+    try:
+        return db.session.get(Consultant, int(consultant_id))
+    except ValueError:
+        return None
 
 
 def start_session(consultant: Consultant) -> None:
