@@ -135,10 +135,12 @@ def search_condition(query: str) -> ColumnElement[bool]:
     return Consultation.patient_profile_id.in_(select(PatientProfile.id).where(or_(*conditions)))
 
 
-def consultations_page(view: DashboardView) -> ConsultationPage:
-    """The page of consultations the view asks for, patients loaded with them."""
+def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
+    """The page of consultations the view asks for, patients loaded with them.
+
+    ``total`` is how many the view's tab lists, from ``tab_counts``, which has counted it.
+    """
     condition = and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
-    total = db.session.scalar(select(func.count()).select_from(Consultation).where(condition))
     order = (
         Consultation.start_time.asc()
         if view.tab in ("today", "upcoming")
@@ -149,9 +151,9 @@ def consultations_page(view: DashboardView) -> ConsultationPage:
         .where(condition)
         .order_by(order, Consultation.id.desc())
         .limit(PER_PAGE)
-        .offset((max(view.page, 1) - 1) * PER_PAGE)
+        .offset((view.page - 1) * PER_PAGE)
     ).all()
-    return ConsultationPage(list(rows), total or 0, max(view.page, 1))
+    return ConsultationPage(list(rows), total, view.page)
 
 
 def tab_counts(view: DashboardView) -> dict[str, int]:

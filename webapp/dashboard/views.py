@@ -28,11 +28,12 @@ bp = Blueprint("dashboard", __name__)
 def index() -> Response:
     """The dashboard page; htmx requests (tabs, search, pages) get the results fragment."""
     view = _view()
+    counts = tab_counts(view)
     context = {
         "view": view,
         "tabs": TABS,
-        "page": consultations_page(view),
-        "counts": tab_counts(view),
+        "page": consultations_page(view, total=counts[view.tab]),
+        "counts": counts,
         "cursor": change_cursor().encode(),
         "opened_at": view.now.isoformat(),
         "webhook_url": url_for("cal.receive", _external=True),
