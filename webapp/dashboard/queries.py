@@ -146,24 +146,33 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
         if view.tab in ("today", "upcoming")
         else Consultation.start_time.desc()
     )
-    rows = db.session.scalars(
-        _with_patient(select(Consultation))
+    # The page's ids first, from the indexes alone; then those rows with their patients.
+    # (Joining first makes SQLite sort every matching row, patients and all.)
+    ids = db.session.scalars(
+        select(Consultation.id)
         .where(condition)
         .order_by(order, Consultation.id.desc())
         .limit(PER_PAGE)
         .offset((view.page - 1) * PER_PAGE)
     ).all()
-    return ConsultationPage(list(rows), total, view.page)
+    by_id = {
+        consultation.id: consultation
+        for consultation in db.session.scalars(
+            _with_patient(select(Consultation)).where(Consultation.id.in_(ids))
+        )
+    }
+    return ConsultationPage([by_id[i] for i in ids], total, view.page)
 
 
 def tab_counts(view: DashboardView) -> dict[str, int]:
-    """How many consultations each tab lists for the view's search, in one query."""
-    searched = search_condition(view.query)
+    """How many consultations each tab lists for the view's search, in one query (the
+    search is applied once, in the WHERE clause, not once per tab)."""
     columns = [
-        func.count().filter(and_(tab_condition(tab, view.now, view.timezone), searched)).label(tab)
-        for tab in TABS
+        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in TABS
     ]
-    row = db.session.execute(select(*columns).select_from(Consultation)).one()
+    row = db.session.execute(
+        select(*columns).select_from(Consultation).where(search_condition(view.query))
+    ).one()
     return {tab: getattr(row, tab) for tab in TABS}
 
 
