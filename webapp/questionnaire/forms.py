@@ -87,6 +87,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def _strip(value: str | None) -> str | None:
+    """What the patient typed, without stray spaces (a pasted email often has some)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _details_required_when_yes(answer_field: str) -> Any:
     """Validator: the details box must say something when its question is answered yes."""
 
@@ -117,6 +122,7 @@ class QuestionnaireForm(FlaskForm):
     # Basic
     country = StringField(
         "Country of residence",
+        filters=[_strip],
         validators=[DataRequired("Tell us where you live."), Length(max=100)],
     )
     age_range = RadioField(
@@ -147,7 +153,7 @@ class QuestionnaireForm(FlaskForm):
     )
     previous_treatments = MultiCheckboxField("Treatments you have tried", choices=TREATMENTS)
     treatment_results = TextAreaField(
-        "How did those treatments work for you?", validators=[Optional(), Length(max=DETAIL_MAX)]
+        "How did those treatments work for you?", validators=[Length(max=DETAIL_MAX)]
     )
     goals = TextAreaField(
         "Your goals, and questions for the consultant",
@@ -192,17 +198,24 @@ class NewPatientQuestionnaireForm(QuestionnaireForm):
     """For a booking link that arrives before the booking itself: who is answering."""
 
     name = StringField(
-        "Your name", validators=[DataRequired("Tell us your name."), Length(max=200)]
+        "Your name",
+        filters=[_strip],
+        validators=[DataRequired("Tell us your name."), Length(max=200)],
     )
     email = EmailField(
         "Email (the one you booked with)",
+        filters=[_strip],
         validators=[
             DataRequired("We need your email."),
             Email("Enter a valid email address."),
             Length(max=320),
         ],
     )
-    phone = TelField("Phone (optional)", validators=[Optional(), _possible_phone, Length(max=40)])
+    phone = TelField(
+        "Phone (optional)",
+        filters=[_strip],
+        validators=[Optional(), _possible_phone, Length(max=40)],
+    )
 
 
 # The answers a submission stores, grouped as the form shows them.
