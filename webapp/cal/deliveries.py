@@ -134,14 +134,7 @@ def process_event(event: WebhookEvent) -> Outcome:
     status, message = EventStatus.PROCESSED, f"{delivery.trigger} applied"
     if _already_applied(event):
         status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
-    return _finish(
-        event,
-        status,
-        message,
-        consultation_id=applied.consultation.id,
-        patient_id=applied.patient.id,
-        patient_created=applied.patient_created,
-    )
+    return _finish(event, status, message, patient_created=applied.patient_created)
 
 
 def contact_details(
@@ -217,7 +210,9 @@ def _fail(event: WebhookEvent, error: str) -> Outcome:
     return _finish(event, EventStatus.FAILED, error[:2000])
 
 
-def _finish(event: WebhookEvent, status: EventStatus, message: str, **ids: object) -> Outcome:
+def _finish(
+    event: WebhookEvent, status: EventStatus, message: str, patient_created: bool | None = None
+) -> Outcome:
     """Record the event's status and log its outcome by ids only."""
     event.status = status
     event.error = message if status in (EventStatus.FAILED, EventStatus.REJECTED) else None
@@ -228,6 +223,13 @@ def _finish(event: WebhookEvent, status: EventStatus, message: str, **ids: objec
         event.trigger_event,
         event.booking_uid,
         status,
-        ids.get("consultation_id"),
+        event.consultation_id,
     )
-    return Outcome(event, status, message, **ids)  # type: ignore[arg-type]
+    return Outcome(
+        event,
+        status,
+        message,
+        consultation_id=event.consultation_id,
+        patient_id=event.patient_profile_id,
+        patient_created=patient_created,
+    )
