@@ -198,3 +198,12 @@ def consultant_client(client: FlaskClient, consultant: int) -> FlaskClient:
     """A test client with a logged-in consultant."""
     assert log_in(client).status_code == 302
     return client
+
+
+def deliver(client: FlaskClient, document: dict[str, Any] | bytes) -> dict[str, Any]:
+    """Post a signed delivery that must be processed; returns the webhook's JSON answer."""
+    response = post_delivery(client, document)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()
+    assert answer["status"] == "processed", answer
+    return answer

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import csrf_token_from, fixture_json, post_delivery
+from tests.conftest import csrf_token_from, deliver, fixture_json
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 LONDON = ZoneInfo("Europe/London")
@@ -63,15 +63,6 @@ def cancellation(document: dict[str, Any]) -> dict[str, Any]:
         trigger="BOOKING_CANCELLED",
         sent=datetime.now(UTC) + timedelta(minutes=1),
     )
-
-
-def deliver(client, document: dict[str, Any]) -> dict[str, Any]:
-    """Post a signed delivery; it must be processed. Returns the webhook's JSON answer."""
-    response = post_delivery(client, document)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    assert answer["status"] == "processed", answer
-    return answer
 
 
 def row_ids(page: str) -> list[int]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tests.conftest import fixture_json, post_delivery
+from tests.conftest import deliver, fixture_json, post_delivery
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, User
 from webapp.patients.matching import (
@@ -69,14 +69,6 @@ def booking(
     for key, value in (answers or {}).items():
         responses[key] = {"label": key, "value": value, "isHidden": False}
     return document
-
-
-def deliver(client, document: dict[str, Any]) -> dict[str, Any]:
-    response = post_delivery(client, document)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    assert answer["status"] == "processed", answer
-    return answer
 
 
 def patient_by_email(email: str) -> PatientProfile:

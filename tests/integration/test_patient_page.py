@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import fixture_body, fixture_json, post_delivery
+from tests.conftest import deliver, fixture_body, fixture_json
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 CREATED_START = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
 RESCHEDULED_START = datetime(2026, 11, 7, 13, 30, tzinfo=UTC)
-
-
-def deliver(client, document: dict[str, Any] | bytes) -> dict[str, Any]:
-    response = post_delivery(client, document)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    assert answer["status"] == "processed", answer
-    return answer
 
 
 def shown(moment: datetime) -> str:
