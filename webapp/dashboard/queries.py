@@ -1,7 +1,8 @@
 """What the dashboard shows: tabs, search, pages and what changed since the last poll.
 
-Every list is one query with its patients joined in (never a query per row); the idle poll
-is one range query on the ``consultations.updated_at`` index.
+A page costs a fixed handful of queries whatever its length (patients are loaded with their
+consultations, never one query per row); the idle poll is one range query on the
+``consultations.updated_at`` index.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
 
     ``total`` is how many the view's tab lists, from ``tab_counts``, which has counted it.
     """
-    condition = and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
+    condition = view_condition(view)
     order = (
         Consultation.start_time.asc()
         if view.tab in ("today", "upcoming")
@@ -207,9 +208,13 @@ def changed_consultations(
     return [(consultation, bool(belongs)) for consultation, belongs in db.session.execute(query)]
 
 
+def view_condition(view: DashboardView) -> ColumnElement[bool]:
+    """The consultations the view lists: its tab's, narrowed by its search."""
+    return and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
+
+
 def _belongs(view: DashboardView) -> Any:
-    condition = and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
-    return case((condition, True), else_=False)
+    return case((view_condition(view), True), else_=False)
 
 
 def _with_patient(query: Select[Any]) -> Select[Any]:
