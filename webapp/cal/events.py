@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from webapp.cal.payload import Booking
 from webapp.extensions import db
@@ -29,6 +29,7 @@ from webapp.patients.matching import (
     fill_missing_details,
     find_or_create_patient,
 )
+from webapp.questionnaire.services import apply_waiting_submissions
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -139,7 +140,8 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
             consultation, TRIGGER_STATUS[booking.trigger], at, booking.cancellation_reason
         )
 
-    link_questionnaires(booking.uid, consultation)
+    db.session.flush()
+    apply_waiting_submissions(booking.uid, consultation)
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         if replaced is None:
             replaced = Consultation(
@@ -229,19 +231,6 @@ def patient_who_answered_first(uid: str) -> PatientProfile | None:
         .where(QuestionnaireSubmission.cal_booking_uid == uid)
         .order_by(QuestionnaireSubmission.id)
         .limit(1)
-    )
-
-
-def link_questionnaires(uid: str, consultation: Consultation) -> None:
-    """Attach questionnaires sent from this booking's link to its consultation."""
-    db.session.flush()
-    db.session.execute(
-        update(QuestionnaireSubmission)
-        .where(
-            QuestionnaireSubmission.cal_booking_uid == uid,
-            QuestionnaireSubmission.consultation_id.is_(None),
-        )
-        .values(consultation_id=consultation.id)
     )
 
 

@@ -82,13 +82,8 @@ def resolve_access(token: str) -> QuestionnaireAccess:
     )
     if consultation is not None:
         return QuestionnaireAccess(consultation.patient, consultation, token)
-    earlier = db.session.scalar(
-        select(QuestionnaireSubmission)
-        .where(QuestionnaireSubmission.cal_booking_uid == token)
-        .order_by(QuestionnaireSubmission.id)
-        .limit(1)
-    )
-    return QuestionnaireAccess(earlier.patient if earlier else None, None, token)
+    # Not received yet: ask who is answering, and greet no one (anyone can invent a uid).
+    return QuestionnaireAccess(None, None, token)
 
 
 def _access_by_signed_token(token: str) -> QuestionnaireAccess:
@@ -130,12 +125,16 @@ def submit_questionnaire(
             select(Consultation).where(Consultation.cal_booking_uid == access.booking_uid)
         )
         patient = consultation.patient if consultation else None
+    trusted = patient is not None
     if patient is None:
         if identity is None:
             raise ValueError("an unknown booking's questionnaire needs the patient's identity")
-        patient = retry_on_conflict(
-            lambda: find_or_create_patient(identity).patient, "questionnaire submission"
+        match = retry_on_conflict(
+            lambda: find_or_create_patient(identity), "questionnaire submission"
         )
+        # Anyone can invent a booking uid: answers sent under an existing patient's email
+        # wait until Cal.com confirms the booking (``apply_waiting_submissions``).
+        patient, trusted = match.patient, match.created
     elif identity is not None:
         fill_missing_details(patient, identity)
 
@@ -147,16 +146,39 @@ def submit_questionnaire(
         submitted_at=utcnow(),
     )
     db.session.add(submission)
-    update_profile(patient, answers)
+    if trusted:
+        apply_submission(patient, submission)
+    db.session.flush()
+    return submission
+
+
+def apply_submission(patient: PatientProfile, submission: QuestionnaireSubmission) -> None:
+    """Bring the profile up to date with a submission and show it on the dashboard."""
+    update_profile(patient, submission.answers)
     patient.questionnaire_completed_at = submission.submitted_at
     # The dashboard's poll watches consultations; the patient's rows now read "completed".
     db.session.execute(
         update(Consultation)
         .where(Consultation.patient_profile_id == patient.id)
-        .values(updated_at=submission.submitted_at)
+        .values(updated_at=utcnow())
     )
-    db.session.flush()
-    return submission
+
+
+def apply_waiting_submissions(uid: str, consultation: Consultation) -> None:
+    """When a booking arrives, attach the answers sent from its link and apply them in order
+    (applying one twice gives the same profile). Knowing a real uid is what Cal.com's
+    redirect gives the booker, so these answers are now trusted."""
+    waiting = db.session.scalars(
+        select(QuestionnaireSubmission)
+        .where(
+            QuestionnaireSubmission.cal_booking_uid == uid,
+            QuestionnaireSubmission.consultation_id.is_(None),
+        )
+        .order_by(QuestionnaireSubmission.id)
+    ).all()
+    for submission in waiting:
+        submission.consultation_id = consultation.id
+        apply_submission(submission.patient, submission)
 
 
 def update_profile(patient: PatientProfile, answers: dict[str, Any]) -> None:
