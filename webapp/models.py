@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -139,11 +140,19 @@ class Consultation(db.Model):
 
     __tablename__ = "consultations"
     # The dashboard's tabs filter on status and a time range together.
-    __table_args__ = (Index("ix_consultations_status_start_time", "status", "start_time"),)
+    __table_args__ = (
+        Index("ix_consultations_status_start_time", "status", "start_time"),
+        # One consultation per booking, or per seat holder of a seated booking.
+        UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
-    cal_booking_uid: Mapped[str] = mapped_column(String(100), unique=True)
+    cal_booking_uid: Mapped[str] = mapped_column(String(100))
+    # "" for an ordinary booking; the seat holder's attendee email in a seated event.
+    seat_key: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    # Whom Cal.com lists as this booking's attendee (its invented sms.cal.com email too).
+    attendee_email: Mapped[str | None] = mapped_column(String(320))
     cal_booking_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=ConsultationStatus.SCHEDULED)
     # When the event that set ``status`` happened, so an older event never wins.
@@ -156,6 +165,10 @@ class Consultation(db.Model):
     booking_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     rescheduled_to_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    # No-show flags Cal.com sent, by attendee email (guests too): {"no_show", "at"}.
+    attendance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When Cal Video reported that the consultant did not join.
+    host_no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, index=True

@@ -51,7 +51,7 @@ def test_upgrade_creates_the_constraints_that_make_orphans_impossible(empty_data
 
     assert profiles["user_id"]["nullable"] is False
     assert consultations["patient_profile_id"]["nullable"] is False
-    assert ("cal_booking_uid",) in unique
+    assert ("cal_booking_uid", "seat_key") in unique
     assert {"email", "phone_number"} <= users
 
 

@@ -76,7 +76,7 @@ def test_ping_is_acknowledged_and_stored(app, client):
 
 
 def test_a_trigger_we_do_not_act_on_is_stored_and_ignored(app, client):
-    document = fixture_json("booking_created.json") | {"triggerEvent": "BOOKING_PAID"}
+    document = fixture_json("booking_created.json") | {"triggerEvent": "BOOKING_PAYMENT_INITIATED"}
 
     response = post_delivery(client, document)
 

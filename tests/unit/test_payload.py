@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import fixture_body, fixture_json
-from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, read_delivery
+from webapp.cal.payload import (
+    Attendee,
+    Booking,
+    Delivery,
+    PayloadError,
+    parse_booking,
+    read_delivery,
+)
 
 BOOKING_FIXTURES = [
     "booking_created.json",
@@ -136,7 +143,7 @@ def test_booking_created_fields():
     assert booking.booking_id == 90211
     assert booking.name == "Oliver Bennett"
     assert booking.email == BOOKER_EMAIL  # raw, normalising is the matcher's job
-    assert booking.phone == "+447700900123"
+    assert booking.phones[0] == "+447700900123"
     assert booking.location == "United Kingdom"
     assert booking.timezone == "Europe/London"
     assert booking.title == (
@@ -149,7 +156,7 @@ def test_booking_created_fields():
     assert booking.reschedule_start_time is None
     assert booking.reschedule_end_time is None
     assert booking.cancellation_reason is None
-    assert booking.no_show is None
+    assert [attendee.no_show for attendee in booking.attendees] == [None, None]
 
 
 def test_booking_created_answers_by_key_with_label():
@@ -187,7 +194,7 @@ def test_guest_in_attendees_is_never_the_booker(name):
     booking = from_fixture(name)
     assert booking.email == BOOKER_EMAIL
     assert booking.name == "Oliver Bennett"
-    assert booking.phone == "+447700900123"
+    assert booking.phones[0] == "+447700900123"
     assert booking.timezone == "Europe/London"
 
 
@@ -220,7 +227,7 @@ def test_booking_cancelled_with_plus_zero_offsets():
     assert_utc(booking.end_time, utc(2026, 11, 7, 13, 45))
     assert_utc(booking.sent_at, utc(2026, 11, 6, 8, 2, 19, 554000))
     assert booking.email == BOOKER_EMAIL
-    assert booking.phone == "+447700900123"
+    assert booking.phones[0] == "+447700900123"
     assert booking.location == "United Kingdom"
     assert booking.timezone == "Europe/London"
     assert booking.reschedule_uid is None
@@ -234,14 +241,14 @@ def test_meeting_ended_flat_form():
     assert booking.booking_id == 90377
     assert booking.name == "Oliver Bennett"
     assert booking.email == BOOKER_EMAIL
-    assert booking.phone == "+447700900123"
+    assert booking.phones[0] == "+447700900123"
     assert booking.location == "United Kingdom"
     assert booking.timezone == "Europe/London"
     assert_utc(booking.start_time, utc(2026, 11, 7, 13, 30))  # ".000Z" form
     assert_utc(booking.end_time, utc(2026, 11, 7, 13, 45))
     assert booking.reschedule_uid == OLD_UID  # ``fromReschedule`` in the flat form
     assert booking.cancellation_reason is None
-    assert booking.no_show is False
+    assert booking.attendees[0].no_show is False
     assert "title" not in booking.answers
     assert booking.answers["age"] == {"label": "Age", "value": "41"}
 
@@ -254,7 +261,7 @@ def test_legacy_envelope_booking():
     assert booking.booking_id is None  # the legacy ``id`` is the uid, not a number
     assert booking.name == "John Doe"
     assert booking.email == "john.doe@example.com"
-    assert booking.phone == "+1-555-123-4567"
+    assert booking.phones == ("+1-555-123-4567",)
     assert booking.location == "New York, NY"  # a plain typed answer: the patient's
     assert booking.timezone == "America/New_York"
     assert booking.title == "Hair Transplant Consultation"
@@ -329,7 +336,7 @@ def test_phone_from_first_attendee_when_responses_lack_it():
         attendees=[{"name": "Ada", "email": "ada@example.com", "phoneNumber": "+447700900456"}]
     )
     assert "attendeePhoneNumber" not in payload["responses"]
-    assert from_document(envelope(payload)).phone == "+447700900456"
+    assert from_document(envelope(payload)).phones[0] == "+447700900456"
 
 
 def test_phone_from_first_attendee_when_response_is_unanswered():
@@ -337,7 +344,7 @@ def test_phone_from_first_attendee_when_response_is_unanswered():
         {"attendeePhoneNumber": field("phone_number")},
         attendees=[{"name": "Ada", "email": "ada@example.com", "phoneNumber": "+447700900456"}],
     )
-    assert from_document(envelope(payload)).phone == "+447700900456"
+    assert from_document(envelope(payload)).phones[0] == "+447700900456"
 
 
 def test_attendee_phone_response_wins_over_custom_fields():
@@ -347,7 +354,7 @@ def test_attendee_phone_response_wins_over_custom_fields():
             "whatsapp": field("WhatsApp", "+905551112233"),
         }
     )
-    assert from_document(envelope(payload)).phone == "+447700900111"
+    assert from_document(envelope(payload)).phones[0] == "+447700900111"
 
 
 @pytest.mark.parametrize(
@@ -366,7 +373,7 @@ def test_phone_from_custom_field(key, form):
     }[form]
     payload = booking_payload({key: value})
     booking = from_document(envelope(payload))
-    assert booking.phone == number
+    assert booking.phones == (number,)
     assert booking.answers[key]["value"] in (number, {"value": number})
 
 
@@ -378,7 +385,7 @@ def test_phone_is_never_taken_from_a_guest():
         ]
     )
     booking = from_document(envelope(payload))
-    assert booking.phone is None
+    assert booking.phones == ()
     assert booking.email == "ada@example.com"
 
 
@@ -542,7 +549,7 @@ def test_no_show_updated_payload():
     assert booking.uid == OLD_UID
     assert booking.booking_id == 90211
     assert booking.email == BOOKER_EMAIL
-    assert booking.no_show is True
+    assert booking.attendees == (Attendee(BOOKER_EMAIL.lower(), no_show=True),)
     assert booking.start_time is None
     assert booking.answers == {}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import current_app
@@ -23,11 +24,17 @@ from webapp.cal.events import (
     apply_booking,
     event_time,
     is_acted_on,
+    names_a_patient,
 )
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
-from webapp.patients.matching import ContactDetails, normalise_email, normalise_phone
+from webapp.patients.matching import (
+    ContactDetails,
+    is_placeholder_email,
+    normalise_email,
+    normalise_phone,
+)
 from webapp.transactions import ConflictError, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -102,9 +109,11 @@ def process_event(event: WebhookEvent) -> Outcome:
 
     try:
         booking = parse_booking(delivery)
-        details = contact_details(
-            booking.email, booking.name, booking.phone, booking.location, booking.timezone
-        )
+        details = None
+        if names_a_patient(booking.trigger):
+            details = contact_details(
+                booking.email, booking.name, booking.phones, booking.location, booking.timezone
+            )
     except PayloadError as exc:
         return _finish(event, EventStatus.REJECTED, str(exc))
 
@@ -140,24 +149,30 @@ def process_event(event: WebhookEvent) -> Outcome:
 def contact_details(
     email: str | None,
     name: str | None = None,
-    phone: str | None = None,
+    phones: Sequence[str] = (),
     location: str | None = None,
     timezone: str | None = None,
 ) -> ContactDetails:
     """Normalise what a booking says about its patient.
 
-    Raises ``PayloadError`` when the email is not an address.
+    Of ``phones`` (most trustworthy first) the first that parses wins; when none does, the
+    first is kept as typed. An email Cal.com invented for a phone-only booker is no email.
+    Raises ``PayloadError`` when the email is not an address, or when a phone-only booker
+    gave no phone.
     """
-    normalised = normalise_email(email)
-    if normalised is None:
-        raise PayloadError("attendee email is not a valid address")
     region = current_app.config["PHONE_DEFAULT_REGION"]
+    read = [phone for phone in (normalise_phone(raw, region) for raw in phones) if phone]
+    phone = next((phone for phone in read if phone.e164), read[0] if read else None)
+    if is_placeholder_email(email):
+        if phone is None:
+            raise PayloadError("phone-only booking without a phone number")
+        normalised = None
+    else:
+        normalised = normalise_email(email)
+        if normalised is None:
+            raise PayloadError("attendee email is not a valid address")
     return ContactDetails(
-        email=normalised,
-        name=name,
-        phone=normalise_phone(phone, region),
-        location=location,
-        timezone=timezone,
+        email=normalised, name=name, phone=phone, location=location, timezone=timezone
     )
 
 
@@ -171,7 +186,8 @@ def _event_by_digest(digest: str) -> WebhookEvent | None:
 
 
 def _already_applied(event: WebhookEvent) -> bool:
-    """Whether another delivery of the same trigger was applied to the same booking.
+    """Whether another delivery of the same trigger was applied to the same consultation
+    (the same booking, or the same seat of a seated one).
 
     No-show updates can come several times with different content, so they never count.
     """
@@ -181,7 +197,7 @@ def _already_applied(event: WebhookEvent) -> bool:
         db.session.scalar(
             select(WebhookEvent.id)
             .where(
-                WebhookEvent.booking_uid == event.booking_uid,
+                WebhookEvent.consultation_id == event.consultation_id,
                 WebhookEvent.trigger_event == event.trigger_event,
                 WebhookEvent.status == EventStatus.PROCESSED,
                 WebhookEvent.id < event.id,

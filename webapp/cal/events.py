@@ -19,10 +19,7 @@ from webapp.extensions import db
 from webapp.models import (
     Consultation,
     ConsultationStatus,
-    EventStatus,
     PatientProfile,
-    QuestionnaireSubmission,
-    WebhookEvent,
 )
 from webapp.patients.matching import (
     ContactDetails,
@@ -36,11 +33,22 @@ TRIGGER_STATUS = {
     "BOOKING_CREATED": ConsultationStatus.SCHEDULED,
     "BOOKING_REQUESTED": ConsultationStatus.PENDING,
     "BOOKING_RESCHEDULED": ConsultationStatus.SCHEDULED,
+    # A paid booking counts once paid; BOOKING_PAYMENT_INITIATED is not a booking yet.
+    "BOOKING_PAID": ConsultationStatus.SCHEDULED,
     "BOOKING_CANCELLED": ConsultationStatus.CANCELLED,
     "BOOKING_REJECTED": ConsultationStatus.REJECTED,
     "MEETING_ENDED": ConsultationStatus.COMPLETED,
-    "BOOKING_NO_SHOW_UPDATED": ConsultationStatus.NO_SHOW,
 }
+# Triggers about who attended a booking we already have; they name people by email only
+# (perhaps only guests), so they never identify or change a patient.
+NO_SHOW_UPDATE = "BOOKING_NO_SHOW_UPDATED"
+GUESTS_DID_NOT_JOIN = "AFTER_GUESTS_CAL_VIDEO_NO_SHOW"
+HOST_DID_NOT_JOIN = "AFTER_HOSTS_CAL_VIDEO_NO_SHOW"
+ATTENDANCE_TRIGGERS = {NO_SHOW_UPDATE, GUESTS_DID_NOT_JOIN, HOST_DID_NOT_JOIN}
+# Triggers about the meeting as a whole: in a seated event they concern every seat.
+WHOLE_MEETING_TRIGGERS = {"MEETING_ENDED"}
+# Seat holders a called-off seated booking names each lose their own seat.
+CALLING_OFF_TRIGGERS = {"BOOKING_CANCELLED", "BOOKING_REJECTED"}
 # Statuses a no-show update may replace: not a called-off or replaced booking.
 MET_OR_MISSED_OR_BOOKED = {
     ConsultationStatus.SCHEDULED,
@@ -49,7 +57,7 @@ MET_OR_MISSED_OR_BOOKED = {
     ConsultationStatus.NO_SHOW,
 }
 # Triggers Cal.com may send several times for one booking, each time with news.
-REPEATABLE_TRIGGERS = {"BOOKING_NO_SHOW_UPDATED"}
+REPEATABLE_TRIGGERS = {NO_SHOW_UPDATE}
 # Triggers whose booking may replace an earlier one (``rescheduleUid``).
 RESCHEDULING_TRIGGERS = {"BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED"}
 # How final a status is. A booking only moves forward through these classes (booked, then
@@ -81,7 +89,13 @@ class AppliedBooking:
 
 def is_acted_on(trigger: str) -> bool:
     """Whether the clinic's records change for this trigger (others are only stored)."""
-    return trigger in TRIGGER_STATUS
+    return trigger in TRIGGER_STATUS or trigger in ATTENDANCE_TRIGGERS
+
+
+def names_a_patient(trigger: str) -> bool:
+    """Whether the trigger's first attendee is the patient (attendance triggers may list
+    only guests, so their details never identify anyone)."""
+    return trigger not in ATTENDANCE_TRIGGERS
 
 
 def event_time(booking: Booking, received_at: datetime) -> datetime:
@@ -98,47 +112,56 @@ def event_time(booking: Booking, received_at: datetime) -> datetime:
     return received_at
 
 
-def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> AppliedBooking:
+def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime) -> AppliedBooking:
     """Create or update the consultation ``booking`` names, and its patient.
 
+    A seated event has one consultation per seat holder under the same uid: an event
+    applies to the seat of the person it names, a meeting event to every seat, and a
+    called-off seated booking to each seat holder it lists. Attendance triggers go to
+    ``apply_attendance``. ``details`` is the patient's normalised contact details (``None``
+    only for attendance triggers).
+
     The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, the one who answered the questionnaire from this booking's link before the
-    booking arrived, or the one ``find_or_create_patient`` matches.
+    it replaces, or the one ``find_or_create_patient`` matches.
 
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
     patient or booking first (the caller retries in a fresh savepoint), and
-    ``UnknownBookingError`` for a no-show update of a booking we do not have.
+    ``UnknownBookingError`` for an attendance update of a booking we do not have.
     """
-    consultation = _locked_consultation(booking.uid)
-    if consultation is None and booking.trigger == "BOOKING_NO_SHOW_UPDATED":
-        # Its attendee list may name only a guest, so it cannot identify the patient.
-        raise UnknownBookingError(
-            "no-show update for a booking not received yet; replay it once the booking arrives"
-        )
+    seats = _locked_consultations(booking.uid)
+    if booking.trigger in ATTENDANCE_TRIGGERS:
+        return apply_attendance(booking, seats, at)
+    if details is None:
+        raise ValueError(f"{booking.trigger} needs the patient's contact details")
+    status = TRIGGER_STATUS[booking.trigger]
+    named = _seats_named(booking, seats)
+    if named:
+        for seat in named:
+            change_status(seat, status, at, booking.cancellation_reason)
+        db.session.flush()
+        return AppliedBooking(named[0], named[0].patient, patient_created=False)
+
+    consultation = next((seat for seat in seats if seat.seat_key == booking.seat_key), None)
     replaced = None
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
-        replaced = _locked_consultation(booking.reschedule_uid)
+        replaced = _replaced_consultation(booking.reschedule_uid, booking.seat_key)
 
     patient_created = False
     existing = consultation or replaced
-    known = existing.patient if existing else patient_who_answered_first(booking.uid)
-    if known is not None:
-        patient = known
+    if existing is not None:
+        patient = existing.patient
         fill_missing_details(patient, details)
     else:
         match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
 
     if consultation is None:
-        consultation = Consultation(cal_booking_uid=booking.uid, patient=patient)
+        consultation = Consultation(
+            cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient=patient
+        )
         db.session.add(consultation)
     _fill_booking_details(consultation, booking, details)
-    if booking.trigger == "BOOKING_NO_SHOW_UPDATED":
-        apply_no_show(consultation, bool(booking.no_show), at)
-    else:
-        change_status(
-            consultation, TRIGGER_STATUS[booking.trigger], at, booking.cancellation_reason
-        )
+    change_status(consultation, status, at, booking.cancellation_reason)
 
     db.session.flush()
     apply_waiting_submissions(booking.uid, consultation)
@@ -146,6 +169,7 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         if replaced is None:
             replaced = Consultation(
                 cal_booking_uid=booking.reschedule_uid,
+                seat_key=booking.seat_key,
                 patient=patient,
                 start_time=booking.reschedule_start_time,
                 end_time=booking.reschedule_end_time,
@@ -156,6 +180,42 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         replaced.rescheduled_to = consultation
     db.session.flush()
     return AppliedBooking(consultation, patient, patient_created)
+
+
+def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) -> AppliedBooking:
+    """Apply who attended: a no-show update, or Cal Video's report that nobody joined.
+
+    A no-show update changes the consultation of each person it lists who holds one (the
+    booker, or a seat holder); a guest's flag is only recorded. Guests not joining marks
+    every attendee of the booking a no-show, and a later update can undo it; the host not
+    joining changes no status, only records it. Each person's latest flag wins, whatever
+    the order of arrival.
+
+    Raises ``UnknownBookingError`` when the booking has not been received yet: its list
+    may name only guests, so it cannot identify the patient.
+    """
+    if not seats:
+        raise UnknownBookingError(
+            f"{booking.trigger} for a booking not received yet; replay it once the booking arrives"
+        )
+    if booking.trigger == HOST_DID_NOT_JOIN:
+        for seat in seats:
+            if seat.host_no_show_at is None:
+                seat.host_no_show_at = at
+    elif booking.trigger == GUESTS_DID_NOT_JOIN:
+        for seat in seats:
+            apply_no_show(seat, _attendee_email(seat), True, at)
+    else:
+        for attendee in booking.attendees:
+            if attendee.no_show is None:
+                continue
+            holder = next((seat for seat in seats if _attendee_email(seat) == attendee.email), None)
+            if holder is not None:
+                apply_no_show(holder, attendee.email, attendee.no_show, at)
+            else:  # a guest: kept on the booking, no status changes
+                _record_attendance(seats[0], attendee.email, attendee.no_show, at)
+    db.session.flush()
+    return AppliedBooking(seats[0], seats[0].patient, patient_created=False)
 
 
 def change_status(
@@ -180,14 +240,16 @@ def change_status(
     return True
 
 
-def apply_no_show(consultation: Consultation, marked: bool, at: datetime) -> None:
-    """Mark or unmark the patient as a no-show; of several updates the latest one counts.
+def apply_no_show(
+    consultation: Consultation, email: str | None, marked: bool, at: datetime
+) -> None:
+    """Mark or unmark the consultation's patient as a no-show; the latest flag counts.
 
     Unmarking means the patient came after all: the booking is ``completed`` once its end
-    has passed, else ``scheduled``. An update older than one already applied to this
-    booking changes nothing, so the same updates give the same status in any order.
+    has passed, else ``scheduled``. A flag older than one already recorded for the same
+    person changes nothing, so the same updates give the same status in any order.
     """
-    if _newer_no_show_update_exists(consultation.cal_booking_uid, at):
+    if not _record_attendance(consultation, email or "", marked, at):
         return
     if marked:
         change_status(consultation, ConsultationStatus.NO_SHOW, at)
@@ -199,21 +261,16 @@ def apply_no_show(consultation: Consultation, marked: bool, at: datetime) -> Non
         consultation.status_changed_at = at
 
 
-def _newer_no_show_update_exists(uid: str, at: datetime) -> bool:
-    """Whether a no-show update sent after ``at`` was already applied to this booking."""
-    return (
-        db.session.scalar(
-            select(WebhookEvent.id)
-            .where(
-                WebhookEvent.booking_uid == uid,
-                WebhookEvent.trigger_event == "BOOKING_NO_SHOW_UPDATED",
-                WebhookEvent.status.in_([EventStatus.PROCESSED, EventStatus.DUPLICATE]),
-                WebhookEvent.sent_at > at,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+def _record_attendance(consultation: Consultation, email: str, marked: bool, at: datetime) -> bool:
+    """Keep a person's no-show flag on the consultation unless a later one is kept already;
+    return whether it was kept."""
+    attendance = dict(consultation.attendance or {})
+    earlier = attendance.get(email)
+    if earlier is not None and datetime.fromisoformat(earlier["at"]) > at:
+        return False
+    attendance[email] = {"no_show": marked, "at": at.isoformat()}
+    consultation.attendance = attendance
+    return True
 
 
 def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetime, str]:
@@ -221,24 +278,43 @@ def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetim
     return (STATUS_CLASS[status], at, status.value)
 
 
-def patient_who_answered_first(uid: str) -> PatientProfile | None:
-    """The patient who sent the questionnaire from this booking's link before we had it."""
-    return db.session.scalar(
-        select(PatientProfile)
-        .join(
-            QuestionnaireSubmission, QuestionnaireSubmission.patient_profile_id == PatientProfile.id
+def _locked_consultations(uid: str) -> list[Consultation]:
+    """Every consultation of a booking uid (one per seat holder in a seated event), oldest
+    first, locked for this transaction where supported."""
+    return list(
+        db.session.scalars(
+            select(Consultation)
+            .where(Consultation.cal_booking_uid == uid)
+            .order_by(Consultation.id)
+            .with_for_update()
         )
-        .where(QuestionnaireSubmission.cal_booking_uid == uid)
-        .order_by(QuestionnaireSubmission.id)
-        .limit(1)
     )
 
 
-def _locked_consultation(uid: str) -> Consultation | None:
-    """The consultation of a booking uid, locked for this transaction where supported."""
-    return db.session.scalar(
-        select(Consultation).where(Consultation.cal_booking_uid == uid).with_for_update()
+def _replaced_consultation(uid: str, seat_key: str) -> Consultation | None:
+    """The consultation a reschedule replaces: the same seat holder's, else the booking's."""
+    seats = _locked_consultations(uid)
+    return next((seat for seat in seats if seat.seat_key == seat_key), None) or next(
+        (seat for seat in seats if seat.seat_key == ""), None
     )
+
+
+def _seats_named(booking: Booking, seats: list[Consultation]) -> list[Consultation]:
+    """The seats of a seated booking that an event about the whole meeting, or calling off
+    seats, applies to; empty for ordinary bookings and events about one new seat."""
+    if not any(seat.seat_key for seat in seats):
+        return []
+    if booking.trigger in WHOLE_MEETING_TRIGGERS:
+        return seats
+    if booking.trigger in CALLING_OFF_TRIGGERS:
+        listed = {attendee.email for attendee in booking.attendees}
+        return [seat for seat in seats if seat.seat_key in listed]
+    return []
+
+
+def _attendee_email(consultation: Consultation) -> str | None:
+    """Whom Cal.com lists as this consultation's attendee (booker or seat holder)."""
+    return consultation.seat_key or consultation.attendee_email or consultation.patient.email
 
 
 def _fill_booking_details(
@@ -253,6 +329,7 @@ def _fill_booking_details(
         ("end_time", booking.end_time),
         ("attendee_phone", phone),
         ("attendee_timezone", booking.timezone),
+        ("attendee_email", booking.attendees[0].email if booking.attendees else None),
     ):
         if value is not None and getattr(consultation, attribute) is None:
             setattr(consultation, attribute, value)

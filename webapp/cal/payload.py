@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PHONE_FIELDS = ("phone", "phone_number", "phoneNumber", "mobile", "telephone", "whatsapp")
-# Patient-location questions, most precise first; ``location`` only when it is a typed answer.
-LOCATION_FIELDS = ("address", "city", "where_are_you_from", "country", "location")
+from webapp.cal.questions import LOCATION_WORDS, PHONE_WORDS, rank
+
 MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
 MAX_UID = 100
 MEETING_LOCATION_TYPES = {"phone", "inPerson", "attendeeInPerson", "link", "somewhereElse"}
@@ -42,6 +41,14 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Attendee:
+    """One person a delivery lists: the booker or seat holder first, then any guests."""
+
+    email: str
+    no_show: bool | None = None
+
+
+@dataclass(frozen=True)
 class Booking:
     """Everything the clinic uses from a booking event, already extracted (not normalised)."""
 
@@ -51,7 +58,8 @@ class Booking:
     sent_at: datetime | None = None
     booking_id: int | None = None
     name: str | None = None
-    phone: str | None = None
+    # Every phone the booking gives for its patient, most trustworthy first (``_phones``).
+    phones: tuple[str, ...] = ()
     location: str | None = None
     timezone: str | None = None
     title: str | None = None
@@ -62,7 +70,15 @@ class Booking:
     reschedule_start_time: datetime | None = None
     reschedule_end_time: datetime | None = None
     cancellation_reason: str | None = None
-    no_show: bool | None = None
+    attendees: tuple[Attendee, ...] = ()
+    # A seated event: several people hold seats under one uid, each a consultation.
+    seated: bool = False
+
+    @property
+    def seat_key(self) -> str:
+        """Which seat of the booking this event is about: the seat holder's attendee email
+        (lower-cased, as Cal.com sends it) for a seated event, ``""`` for an ordinary one."""
+        return self.attendees[0].email if self.seated and self.attendees else ""
 
 
 def read_delivery(body: bytes) -> Delivery:
@@ -96,8 +112,10 @@ def read_delivery(body: bytes) -> Delivery:
 def parse_booking(delivery: Delivery) -> Booking:
     """Extract the booking from an unwrapped delivery.
 
-    Raises ``PayloadError`` naming the problem when the booking uid or the attendee's
-    email is missing, or a time cannot be read.
+    In a seated event each delivery is about one seat holder, the first attendee; the
+    form's answers count only when they are that person's (a seat holder's cancellation
+    carries the first seat holder's answers). Raises ``PayloadError`` naming the problem
+    when the booking uid or the attendee's email is missing, or a time cannot be read.
     """
     data = delivery.data
     uid = delivery.booking_uid
@@ -105,27 +123,36 @@ def parse_booking(delivery: Delivery) -> Booking:
         raise PayloadError("payload has no booking uid")
     if len(uid) > MAX_UID:
         raise PayloadError(f"booking uid is longer than {MAX_UID} characters")
+    attendees = _attendees(data)
+    booker = _first_attendee(data)
+    seats = data.get("seatsPerTimeSlot")
+    seated = isinstance(seats, int) and not isinstance(seats, bool) and seats > 0
     responses = _responses(data)
-    attendee = _first_attendee(data)
-    email = _text(_answer(responses, "email")) or _text(attendee.get("email"))
+    if seated and not _answered_by(responses, booker):
+        responses = {}
+    email = _text(_answer(responses, "email")) or _text(booker.get("email"))
     if not email:
         raise PayloadError("payload has no attendee email")
 
     booking_id = data.get("bookingId", data.get("id"))
+    answers = _answers(responses)
+    sms_number = _text(data.get("smsReminderNumber"))
+    if sms_number and "smsReminderNumber" not in answers:
+        answers["smsReminderNumber"] = {"label": "SMS reminder number", "value": sms_number}
     return Booking(
         trigger=delivery.trigger,
         uid=uid,
         email=email,
         sent_at=delivery.sent_at,
         booking_id=booking_id if isinstance(booking_id, int) else None,
-        name=_clip(_name(_answer(responses, "name")) or _name(attendee), 200),
-        phone=_clip(_phone(responses, attendee), 64),
+        name=_clip(_name(_answer(responses, "name")) or _name(booker), 200),
+        phones=tuple(phone[:64] for phone in _phones(data, responses, booker)),
         location=_clip(_patient_location(responses), 200),
-        timezone=_clip(_text(attendee.get("timeZone")), 64),
+        timezone=_clip(_text(booker.get("timeZone")), 64),
         title=_clip(_text(data.get("title")), 300),
         start_time=parse_time(data.get("startTime"), "startTime"),
         end_time=parse_time(data.get("endTime"), "endTime"),
-        answers=_answers(responses),
+        answers=answers,
         reschedule_uid=_clip(
             _text(data.get("rescheduleUid")) or _text(data.get("fromReschedule")), MAX_UID
         ),
@@ -133,7 +160,8 @@ def parse_booking(delivery: Delivery) -> Booking:
         reschedule_end_time=parse_time(data.get("rescheduleEndTime"), "rescheduleEndTime"),
         cancellation_reason=_text(data.get("cancellationReason"))
         or _text(data.get("rejectionReason")),
-        no_show=attendee.get("noShow") if isinstance(attendee.get("noShow"), bool) else None,
+        attendees=attendees,
+        seated=seated,
     )
 
 
@@ -174,6 +202,27 @@ def _first_attendee(data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _attendees(data: dict[str, Any]) -> tuple[Attendee, ...]:
+    """Everyone the delivery lists, by lower-cased email, with their no-show flag if given."""
+    attendees = data.get("attendees")
+    if not isinstance(attendees, list):
+        return ()
+    listed = []
+    for attendee in attendees:
+        email = _text(attendee.get("email")) if isinstance(attendee, dict) else None
+        if email:
+            flag = attendee.get("noShow")
+            listed.append(Attendee(email.lower(), flag if isinstance(flag, bool) else None))
+    return tuple(listed)
+
+
+def _answered_by(responses: dict[str, Any], attendee: dict[str, Any]) -> bool:
+    """Whether the form's answers are this attendee's (or name nobody in particular)."""
+    answered = _text(_answer(responses, "email"))
+    own = _text(attendee.get("email"))
+    return answered is None or own is None or answered.lower() == own.lower()
+
+
 def _answer(responses: dict[str, Any], key: str) -> Any:
     """The value of a booking-form field: ``{"label", "value"}`` or the legacy plain value.
 
@@ -209,13 +258,40 @@ def _name(value: Any) -> str | None:
     return _text(value.get("name")) or " ".join(part for part in parts if part) or None
 
 
-def _phone(responses: dict[str, Any], attendee: dict[str, Any]) -> str | None:
-    candidates = [_answer(responses, "attendeePhoneNumber"), attendee.get("phoneNumber")]
-    candidates += [_answer(responses, key) for key in PHONE_FIELDS]
+def _phones(data: dict[str, Any], responses: dict[str, Any], booker: dict[str, Any]) -> list[str]:
+    """Every phone the booking gives for its patient, in the order they are trusted: the
+    booker's answer, the attendee's phone, phone-like custom questions, the SMS-reminder
+    number (answer, then payload), and the number of an "attendee phone" meeting location.
+    Guests' phones are never among them.
+    """
+    custom = sorted(
+        (position, key) for key in responses if (position := rank(key, PHONE_WORDS)) is not None
+    )
+    candidates = [_answer(responses, "attendeePhoneNumber"), booker.get("phoneNumber")]
+    candidates += [_answer(responses, key) for _, key in custom]
+    candidates += [_answer(responses, "smsReminderNumber"), data.get("smsReminderNumber")]
+    candidates += [_phone_location(_answer(responses, "location")), _phone_location(data)]
+    phones: list[str] = []
     for candidate in candidates:
         phone = _text(candidate)
-        if phone:
-            return phone
+        if phone and phone not in phones:
+            phones.append(phone)
+    return phones
+
+
+def _phone_location(value: Any) -> str | None:
+    """The patient's number from an "attendee phone" meeting location, if that is one.
+
+    In the form's answer it is ``{"value": "phone", "optionValue": "+44..."}``; the
+    payload's own ``location`` is then the bare number.
+    """
+    if isinstance(value, dict):
+        if "location" in value:  # the payload itself
+            location = _text(value.get("location"))
+            looks_like_phone = location and location.lstrip("+").replace(" ", "").isdigit()
+            return location if looks_like_phone else None
+        if value.get("value") == "phone":
+            return _text(value.get("optionValue"))
     return None
 
 
@@ -226,14 +302,21 @@ def _is_meeting_location(value: str) -> bool:
 def _patient_location(responses: dict[str, Any]) -> str | None:
     """Where the patient lives, from the form's own questions, never the meeting location.
 
+    Questions are recognised by their words (``LOCATION_WORDS``), most precise place first.
     Cal.com's system ``location`` field is always the meeting place (an integration, a link
     or the clinic's address), so ``location`` counts only as the legacy envelope's plain
     answer, and then only when it is not a video link or integration.
     """
+    ranked = sorted(
+        (position, index, key)
+        for index, key in enumerate(responses)
+        if (position := rank(key, LOCATION_WORDS)) is not None
+    )
+    keys = [key for *_, key in ranked]
+    if isinstance(responses.get("location"), str):
+        keys.append("location")
     parts: list[str] = []
-    for key in LOCATION_FIELDS:
-        if key == "location" and not isinstance(responses.get(key), str):
-            continue
+    for key in keys:
         text = _text(_answer(responses, key))
         if text and not _is_meeting_location(text) and text not in parts:
             parts.append(text)

@@ -50,9 +50,21 @@ class PatientMatch:
     rule: str  # "email", "phone", "new" or "new-possible-duplicate"
 
 
+# Cal.com invents ``<digits>@sms.cal.com`` for a booker who gave only a phone; it treats
+# the domain as having no mailbox, and so do we.
+PLACEHOLDER_EMAIL_DOMAINS = ("sms.cal.com",)
+
+
+def is_placeholder_email(raw: str | None) -> bool:
+    """Whether ``raw`` is an address Cal.com invented, which is nobody's email."""
+    domain = (raw or "").strip().lower().rpartition("@")[2]
+    return domain in PLACEHOLDER_EMAIL_DOMAINS
+
+
 def normalise_email(raw: str | None) -> str | None:
-    """Trim and lower-case an email; ``None`` when it is empty or not an address."""
-    if not raw:
+    """Trim and lower-case an email; ``None`` when it is empty, not an address, or one
+    Cal.com invented (``is_placeholder_email``)."""
+    if not raw or is_placeholder_email(raw):
         return None
     email = raw.strip().lower()
     try:
@@ -87,10 +99,10 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     """Return the patient these details belong to, creating User and profile if needed.
 
     Rules, in order: (1) the same normalised email is that patient; (2) the same phone is
-    that patient when they have no email or the same one; (3) a phone shared with a patient
-    whose email differs makes a new patient flagged as a possible duplicate of the other,
-    never a silent merge; (4) otherwise a new patient. A matched profile gains any field it
-    lacked, and no field is overwritten.
+    that patient when either side has no email (a phone-only booker) or both the same;
+    (3) a phone shared with a patient whose email differs makes a new patient flagged as a
+    possible duplicate of the other, never a silent merge; (4) otherwise a new patient. A
+    matched profile gains any field it lacked, and no field is overwritten.
 
     Flushes. A concurrent insert of the same email raises ``IntegrityError`` at flush; the
     caller rolls back its savepoint and calls again, which then finds the other's patient.
@@ -111,7 +123,7 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
             .order_by(PatientProfile.id)
         ).all()
         for candidate in same_phone:
-            if candidate.email is None or candidate.email == details.email:
+            if details.email is None or candidate.email in (None, details.email):
                 fill_missing_details(candidate, details)
                 return PatientMatch(candidate, created=False, rule="phone")
         possible_duplicate_of = same_phone[0] if same_phone else None
