@@ -153,6 +153,13 @@ class Consultation(db.Model):
     seat_key: Mapped[str] = mapped_column(String(320), default="", server_default="")
     # Whom Cal.com lists as this booking's attendee (its invented sms.cal.com email too).
     attendee_email: Mapped[str | None] = mapped_column(String(320))
+    attendee_locale: Mapped[str | None] = mapped_column(String(20))
+    meeting_url: Mapped[str | None] = mapped_column(String(500))
+    # Cal.com's name for where the meeting happens (``integrations:daily``, an address...).
+    meeting_location: Mapped[str | None] = mapped_column(String(300))
+    # The consultant who hosts the booking, as Cal.com names them.
+    organizer_name: Mapped[str | None] = mapped_column(String(200))
+    organizer_email: Mapped[str | None] = mapped_column(String(320), index=True)
     cal_booking_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=ConsultationStatus.SCHEDULED)
     # When the event that set ``status`` happened, so an older event never wins.

@@ -627,3 +627,27 @@ def test_payload_error_is_a_value_error_with_a_readable_message():
         read_delivery(b"<html>")
     assert isinstance(caught.value, PayloadError)
     assert "\n" not in str(caught.value)
+
+
+# --- meeting, organizer and language --------------------------------------------------------
+
+
+def test_meeting_details_organizer_and_language_come_from_the_booking():
+    booking = from_fixture("booking_created.json")
+    assert booking.meeting_url == "https://app.cal.com/video/r8KqT2mWv5XbN7pLc3YdZa"
+    assert booking.meeting_location == "integrations:daily"
+    assert (booking.organizer_name, booking.organizer_email) == (
+        "Dr. Selin Aydin",
+        "selin.aydin@clinic.example",
+    )
+    assert booking.locale == "en"
+
+
+@pytest.mark.parametrize(
+    "location", ["javascript:alert(1)", "integrations:zoom", "+447700900123", "Clinic, Istanbul"]
+)
+def test_only_a_web_address_is_a_meeting_url(location):
+    payload = booking_payload(location=location, metadata={}, videoCallData=None)
+    booking = from_document(envelope(payload))
+    assert booking.meeting_url is None
+    assert booking.meeting_location == location

@@ -330,6 +330,11 @@ def _fill_booking_details(
         ("attendee_phone", phone),
         ("attendee_timezone", booking.timezone),
         ("attendee_email", booking.attendees[0].email if booking.attendees else None),
+        ("attendee_locale", booking.locale),
+        ("meeting_url", booking.meeting_url),
+        ("meeting_location", booking.meeting_location),
+        ("organizer_name", booking.organizer_name),
+        ("organizer_email", booking.organizer_email),
     ):
         if value is not None and getattr(consultation, attribute) is None:
             setattr(consultation, attribute, value)

@@ -71,6 +71,15 @@ class Booking:
     reschedule_end_time: datetime | None = None
     cancellation_reason: str | None = None
     attendees: tuple[Attendee, ...] = ()
+    # The video link to join, where the meeting has one (http or https only).
+    meeting_url: str | None = None
+    # Where the meeting happens as Cal.com names it: ``integrations:daily``, a phone number,
+    # the clinic's address... Never where the patient lives.
+    meeting_location: str | None = None
+    organizer_name: str | None = None
+    organizer_email: str | None = None
+    # The booker's language as Cal.com knows it (``en``, ``de``, ``tr``...).
+    locale: str | None = None
     # A seated event: several people hold seats under one uid, each a consultation.
     seated: bool = False
 
@@ -125,6 +134,7 @@ def parse_booking(delivery: Delivery) -> Booking:
         raise PayloadError(f"booking uid is longer than {MAX_UID} characters")
     attendees = _attendees(data)
     booker = _first_attendee(data)
+    organizer = data.get("organizer") if isinstance(data.get("organizer"), dict) else {}
     seats = data.get("seatsPerTimeSlot")
     seated = isinstance(seats, int) and not isinstance(seats, bool) and seats > 0
     responses = _responses(data)
@@ -161,6 +171,11 @@ def parse_booking(delivery: Delivery) -> Booking:
         cancellation_reason=_text(data.get("cancellationReason"))
         or _text(data.get("rejectionReason")),
         attendees=attendees,
+        meeting_url=_clip(_meeting_url(data), 500),
+        meeting_location=_clip(_text(data.get("location")), 300),
+        organizer_name=_clip(_text(organizer.get("name")), 200),
+        organizer_email=_clip(_text(organizer.get("email")), 320),
+        locale=_clip(_locale(booker), 20),
         seated=seated,
     )
 
@@ -214,6 +229,25 @@ def _attendees(data: dict[str, Any]) -> tuple[Attendee, ...]:
             flag = attendee.get("noShow")
             listed.append(Attendee(email.lower(), flag if isinstance(flag, bool) else None))
     return tuple(listed)
+
+
+def _meeting_url(data: dict[str, Any]) -> str | None:
+    """The link to join the meeting: Cal Video's own, the video provider's, or a URL location."""
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    video = data.get("videoCallData") if isinstance(data.get("videoCallData"), dict) else {}
+    for candidate in (metadata.get("videoCallUrl"), video.get("url"), data.get("location")):
+        url = _text(candidate)
+        if url and url.startswith(("https://", "http://")):
+            return url
+    return None
+
+
+def _locale(attendee: dict[str, Any]) -> str | None:
+    """The attendee's language: ``{"locale": "tr"}`` in deliveries, a plain string in the API."""
+    language = attendee.get("language")
+    if isinstance(language, dict):
+        return _text(language.get("locale"))
+    return _text(language) or _text(attendee.get("locale"))
 
 
 def _answered_by(responses: dict[str, Any], attendee: dict[str, Any]) -> bool:
