@@ -13,7 +13,6 @@ import logging
 import traceback
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -27,7 +26,7 @@ from webapp.cal.events import (
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
-from webapp.patients.matching import ContactDetails, normalise_email, normalise_phone
+from webapp.patients.contact import InvalidContactError, contact_details
 from webapp.transactions import ConflictError, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -105,7 +104,7 @@ def process_event(event: WebhookEvent) -> Outcome:
         details = contact_details(
             booking.email, booking.name, booking.phone, booking.location, booking.timezone
         )
-    except PayloadError as exc:
+    except (PayloadError, InvalidContactError) as exc:
         return _finish(event, EventStatus.REJECTED, str(exc))
 
     at = event_time(booking, event.received_at)
@@ -135,30 +134,6 @@ def process_event(event: WebhookEvent) -> Outcome:
     if _already_applied(event):
         status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
     return _finish(event, status, message, patient_created=applied.patient_created)
-
-
-def contact_details(
-    email: str | None,
-    name: str | None = None,
-    phone: str | None = None,
-    location: str | None = None,
-    timezone: str | None = None,
-) -> ContactDetails:
-    """Normalise what a booking says about its patient.
-
-    Raises ``PayloadError`` when the email is not an address.
-    """
-    normalised = normalise_email(email)
-    if normalised is None:
-        raise PayloadError("attendee email is not a valid address")
-    region = current_app.config["PHONE_DEFAULT_REGION"]
-    return ContactDetails(
-        email=normalised,
-        name=name,
-        phone=normalise_phone(phone, region),
-        location=location,
-        timezone=timezone,
-    )
 
 
 def replay_events(events: list[WebhookEvent]) -> list[Outcome]:

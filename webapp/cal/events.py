@@ -21,15 +21,11 @@ from webapp.models import (
     ConsultationStatus,
     EventStatus,
     PatientProfile,
-    QuestionnaireSubmission,
     WebhookEvent,
 )
-from webapp.patients.matching import (
-    ContactDetails,
-    fill_missing_details,
-    find_or_create_patient,
-)
-from webapp.questionnaire.services import apply_waiting_submissions
+from webapp.patients.contact import ContactDetails
+from webapp.patients.matching import fill_missing_details, find_or_create_patient
+from webapp.questionnaire.submissions import attach_pending_answers
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -102,8 +98,9 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
     """Create or update the consultation ``booking`` names, and its patient.
 
     The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, the one who answered the questionnaire from this booking's link before the
-    booking arrived, or the one ``find_or_create_patient`` matches.
+    it replaces, or the one ``find_or_create_patient`` matches to the booking's details;
+    questionnaire answers sent from the booking's link before it arrived then attach to
+    that patient.
 
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
     patient or booking first (the caller retries in a fresh savepoint), and
@@ -121,9 +118,8 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
 
     patient_created = False
     existing = consultation or replaced
-    known = existing.patient if existing else patient_who_answered_first(booking.uid)
-    if known is not None:
-        patient = known
+    if existing is not None:
+        patient = existing.patient
         fill_missing_details(patient, details)
     else:
         match = find_or_create_patient(details)
@@ -141,7 +137,6 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         )
 
     db.session.flush()
-    apply_waiting_submissions(booking.uid, consultation)
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         if replaced is None:
             replaced = Consultation(
@@ -155,6 +150,7 @@ def apply_booking(booking: Booking, details: ContactDetails, at: datetime) -> Ap
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
         replaced.rescheduled_to = consultation
     db.session.flush()
+    attach_pending_answers(*(c for c in (replaced, consultation) if c is not None))
     return AppliedBooking(consultation, patient, patient_created)
 
 
@@ -219,19 +215,6 @@ def _newer_no_show_update_exists(uid: str, at: datetime) -> bool:
 def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetime, str]:
     """The key that decides between two statuses of one booking: class, then time."""
     return (STATUS_CLASS[status], at, status.value)
-
-
-def patient_who_answered_first(uid: str) -> PatientProfile | None:
-    """The patient who sent the questionnaire from this booking's link before we had it."""
-    return db.session.scalar(
-        select(PatientProfile)
-        .join(
-            QuestionnaireSubmission, QuestionnaireSubmission.patient_profile_id == PatientProfile.id
-        )
-        .where(QuestionnaireSubmission.cal_booking_uid == uid)
-        .order_by(QuestionnaireSubmission.id)
-        .limit(1)
-    )
 
 
 def _locked_consultation(uid: str) -> Consultation | None:
