@@ -207,3 +207,106 @@ def deliver(client: FlaskClient, document: dict[str, Any] | bytes) -> dict[str, 
     answer = response.get_json()
     assert answer["status"] == "processed", answer
     return answer
+
+
+# --- Bookings and questionnaire answers, as Cal.com and a browser send them -----------------
+
+FIXTURE_BOOKING_UID = "r8KqT2mWv5XbN7pLc3YdZa"  # the uid of tests/fixtures/booking_created.json
+KEEP = object()  # leave the fixture's answer as it is
+
+
+def booking_document(
+    uid: str = FIXTURE_BOOKING_UID,
+    *,
+    email: str = "Oliver.Bennett@Example.co.uk",
+    name: str = "Oliver Bennett",
+    phone: Any = KEEP,
+    country: Any = KEEP,
+    created_at: str = "2026-11-02T09:14:07.331Z",
+    booking_id: int = 90211,
+    answers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """BOOKING_CREATED from the fixture, with the booker's details replaced as given.
+
+    ``phone`` or ``country`` of ``None`` leaves that question unanswered (no ``value`` key),
+    as Cal.com sends it; ``answers`` adds custom questions by field name.
+    """
+    document = fixture_json("booking_created.json")
+    document["createdAt"] = created_at
+    payload = document["payload"]
+    payload["uid"] = uid
+    payload["bookingId"] = booking_id
+    responses = payload["responses"]
+    booker = payload["attendees"][0]
+    responses["email"]["value"] = email
+    booker["email"] = email
+    responses["name"]["value"] = name
+    booker["name"] = name
+    if phone is None:
+        del responses["attendeePhoneNumber"]["value"]
+        del booker["phoneNumber"]
+    elif phone is not KEEP:
+        responses["attendeePhoneNumber"]["value"] = phone
+        booker["phoneNumber"] = phone
+    if country is None:
+        del responses["country"]["value"]
+        del payload["userFieldsResponses"]["country"]["value"]
+    elif country is not KEEP:
+        responses["country"]["value"] = country
+        payload["userFieldsResponses"]["country"]["value"] = country
+    for key, value in (answers or {}).items():
+        responses[key] = {"label": key, "value": value, "isHidden": False}
+    return document
+
+
+def valid_answers(**changes: Any) -> dict[str, Any]:
+    """A complete, valid questionnaire as a browser posts it; ``None`` in ``changes`` drops
+    a field (an unticked box or an unanswered question sends nothing)."""
+    answers: dict[str, Any] = {
+        "country": "United Kingdom",
+        "age_range": "36-45",
+        "gender": "male",
+        "conditions": "none",
+        "conditions_details": "",
+        "medications": "yes",
+        "medications_details": "Aspirin 75 mg daily",
+        "allergies": "none",
+        "allergies_details": "",
+        "surgeries": "none",
+        "surgeries_details": "",
+        "recent_events": "none",
+        "recent_events_details": "",
+        "hair_loss_started": "2_5",
+        "hair_loss_onset": "gradual",
+        "hair_loss_areas": ["crown", "top"],
+        "family_history": ["father"],
+        "previous_treatments": ["minoxidil"],
+        "treatment_results": "Slowed it down for a year",
+        "goals": "A denser crown",
+        "consent": "y",
+    }
+    answers.update(changes)
+    return {key: value for key, value in answers.items() if value is not None}
+
+
+# What someone answering from a booking link we have not received types about themselves.
+TYPED_IDENTITY = {
+    "name": "Oliver Bennett",
+    "email": "oliver.bennett@example.co.uk",
+    "phone": "+44 7700 900123",
+}
+
+
+def submit(client: FlaskClient, token: str, answers: dict[str, Any]):
+    """Open the questionnaire, then send ``answers`` with the CSRF token the page carried."""
+    page = client.get(f"/questionnaire/{token}")
+    assert page.status_code == 200, page.status_code
+    data = answers | {"csrf_token": csrf_token_from(page.get_data(as_text=True))}
+    return client.post(f"/questionnaire/{token}", data=data)
+
+
+def count(model: Any) -> int:
+    """How many rows ``model``'s table holds (inside an app context)."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))

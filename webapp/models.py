@@ -211,19 +211,31 @@ class WebhookEvent(db.Model):
 
 
 class QuestionnaireSubmission(db.Model):
-    """One sending of the medical questionnaire, kept so that later changes show."""
+    """One sending of the medical questionnaire, kept so that later changes show.
+
+    Answers sent from the link of a booking whose Cal.com delivery has not arrived are
+    *pending*: no patient (``patient_profile_id`` is NULL) until that delivery names one.
+    """
 
     __tablename__ = "questionnaire_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    # NULL while pending: the booking's patient is known only once Cal.com sends it.
+    patient_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
     # The booking the patient came from, even before its webhook arrived.
     cal_booking_uid: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Who the person answering before the booking arrived said they were, normalised;
+    # shown to consultants, never used to find or change a patient.
+    typed_name: Mapped[str | None] = mapped_column(String(200))
+    typed_email: Mapped[str | None] = mapped_column(String(320))
+    typed_phone: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    patient: Mapped[PatientProfile] = relationship()
+    patient: Mapped[PatientProfile | None] = relationship()
 
 
 class Consultant(UserMixin, db.Model):

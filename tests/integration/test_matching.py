@@ -4,71 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.conftest import deliver, fixture_json, post_delivery
+from tests.conftest import booking_document, count, deliver, post_delivery
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, User
-from webapp.patients.matching import (
-    ContactDetails,
-    create_patient,
-    find_or_create_patient,
-    normalise_phone,
-)
+from webapp.patients.contact import ContactDetails, normalise_phone
+from webapp.patients.matching import create_patient, find_or_create_patient
 
 OLIVER_EMAIL = "oliver.bennett@example.co.uk"
 OLIVER_PHONE = "+447700900123"
 GUEST_EMAIL = "emma.bennett@example.co.uk"
 GARBAGE_PHONE = "ask for my wife"
-KEEP = object()  # leave the fixture's answer as it is
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def booking(
-    uid: str = "r8KqT2mWv5XbN7pLc3YdZa",
-    *,
-    email: str = "Oliver.Bennett@Example.co.uk",
-    name: str = "Oliver Bennett",
-    phone: Any = KEEP,
-    country: Any = KEEP,
-    created_at: str = "2026-11-02T09:14:07.331Z",
-    booking_id: int = 90211,
-    answers: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """BOOKING_CREATED from the fixture, with the booker's details replaced as given.
-
-    ``phone`` or ``country`` of ``None`` leaves that question unanswered (no ``value`` key),
-    as Cal.com sends it; ``answers`` adds custom questions by field name.
-    """
-    document = fixture_json("booking_created.json")
-    document["createdAt"] = created_at
-    payload = document["payload"]
-    payload["uid"] = uid
-    payload["bookingId"] = booking_id
-    responses = payload["responses"]
-    booker = payload["attendees"][0]
-    responses["email"]["value"] = email
-    booker["email"] = email
-    responses["name"]["value"] = name
-    booker["name"] = name
-    if phone is None:
-        del responses["attendeePhoneNumber"]["value"]
-        del booker["phoneNumber"]
-    elif phone is not KEEP:
-        responses["attendeePhoneNumber"]["value"] = phone
-        booker["phoneNumber"] = phone
-    if country is None:
-        del responses["country"]["value"]
-        del payload["userFieldsResponses"]["country"]["value"]
-    elif country is not KEEP:
-        responses["country"]["value"] = country
-        payload["userFieldsResponses"]["country"]["value"] = country
-    for key, value in (answers or {}).items():
-        responses[key] = {"label": key, "value": value, "isHidden": False}
-    return document
 
 
 def patient_by_email(email: str) -> PatientProfile:
@@ -79,7 +26,7 @@ def patient_by_email(email: str) -> PatientProfile:
 
 
 def test_case_new_patient_creates_user_profile_and_consultation(app, client):
-    answer = deliver(client, booking())
+    answer = deliver(client, booking_document())
 
     assert answer["patient_created"] is True
     with app.app_context():
@@ -96,11 +43,11 @@ def test_case_new_patient_creates_user_profile_and_consultation(app, client):
 
 
 def test_case_existing_patient_books_again_with_differently_written_email(app, client):
-    first = deliver(client, booking())
+    first = deliver(client, booking_document())
 
     second = deliver(
         client,
-        booking(
+        booking_document(
             "Zx81SecondBookingUid000",
             email="  OLIVER.Bennett@EXAMPLE.co.UK ",
             created_at="2026-12-01T08:00:00.000Z",
@@ -123,7 +70,7 @@ def test_case_existing_patient_books_again_with_differently_written_email(app, c
 
 
 def test_case_with_phone_stores_e164_on_profile_user_and_consultation(app, client):
-    answer = deliver(client, booking(phone="+44 7700 900456"))
+    answer = deliver(client, booking_document(phone="+44 7700 900456"))
 
     with app.app_context():
         patient = db.session.get(PatientProfile, answer["patient_id"])
@@ -134,7 +81,7 @@ def test_case_with_phone_stores_e164_on_profile_user_and_consultation(app, clien
 
 
 def test_case_with_phone_in_a_custom_question_only(app, client):
-    document = booking(phone=None, answers={"whatsapp": "+90 532 123 45 67"})
+    document = booking_document(phone=None, answers={"whatsapp": "+90 532 123 45 67"})
 
     answer = deliver(client, document)
 
@@ -148,7 +95,7 @@ def test_case_with_phone_in_a_custom_question_only(app, client):
 
 
 def test_case_without_phone_leaves_phone_empty(app, client):
-    answer = deliver(client, booking(phone=None))
+    answer = deliver(client, booking_document(phone=None))
 
     with app.app_context():
         patient = db.session.get(PatientProfile, answer["patient_id"])
@@ -159,7 +106,7 @@ def test_case_without_phone_leaves_phone_empty(app, client):
 
 
 def test_case_with_location_takes_custom_answers_and_never_the_meeting_location(app, client):
-    document = booking(country="Germany", answers={"city": "Hamburg"})
+    document = booking_document(country="Germany", answers={"city": "Hamburg"})
     payload = document["payload"]
     payload["location"] = "Nisantasi Hair Clinic, Istanbul"
     payload["responses"]["location"]["value"] = {
@@ -179,7 +126,7 @@ def test_case_with_location_takes_custom_answers_and_never_the_meeting_location(
 
 
 def test_without_location_answers_the_meeting_location_is_not_stored(app, client):
-    document = booking(country=None)
+    document = booking_document(country=None)
     document["payload"]["location"] = "Nisantasi Hair Clinic, Istanbul"
     document["payload"]["responses"]["location"]["value"] = {
         "value": "inPerson",
@@ -193,9 +140,9 @@ def test_without_location_answers_the_meeting_location_is_not_stored(app, client
 
 
 def test_case_duplicate_booking_same_uid_twice_keeps_one_consultation(app, client):
-    first = deliver(client, booking())
+    first = deliver(client, booking_document())
 
-    again = post_delivery(client, booking(created_at="2026-11-02T09:20:00.000Z"))
+    again = post_delivery(client, booking_document(created_at="2026-11-02T09:20:00.000Z"))
 
     assert again.status_code == 200
     answer = again.get_json()
@@ -219,7 +166,8 @@ def test_same_phone_and_a_patient_without_email_is_that_patient(app, client):
         existing_id = existing.id
 
     answer = deliver(
-        client, booking(email="ayse@example.com", name="Ayse Y.", phone="+90 532 123 45 67")
+        client,
+        booking_document(email="ayse@example.com", name="Ayse Y.", phone="+90 532 123 45 67"),
     )
 
     assert answer["patient_created"] is False
@@ -237,11 +185,11 @@ def test_same_phone_and_a_patient_without_email_is_that_patient(app, client):
 def test_same_phone_and_a_different_email_is_a_new_patient_flagged_as_possible_duplicate(
     app, client
 ):
-    first = deliver(client, booking())
+    first = deliver(client, booking_document())
 
     second = deliver(
         client,
-        booking(
+        booking_document(
             "Emma0000000000000000001",
             email="emma.b@example.org",
             name="Emma Bennett",
@@ -274,7 +222,7 @@ def test_same_phone_and_a_different_email_is_a_new_patient_flagged_as_possible_d
 
 
 def test_guests_never_become_users_or_patients(app, client):
-    document = booking()
+    document = booking_document()
     document["payload"]["attendees"][1]["name"] = "Emma Bennett"
     document["payload"]["attendees"][1]["phoneNumber"] = "+447700900777"
 
@@ -292,10 +240,12 @@ def test_guests_never_become_users_or_patients(app, client):
 def test_a_guest_who_is_already_a_patient_does_not_get_the_bookers_consultation(app, client):
     emma = deliver(
         client,
-        booking("Emma0000000000000000001", email=GUEST_EMAIL, name="Emma Bennett", phone=None),
+        booking_document(
+            "Emma0000000000000000001", email=GUEST_EMAIL, name="Emma Bennett", phone=None
+        ),
     )
 
-    oliver = deliver(client, booking(created_at="2026-11-04T09:00:00.000Z"))
+    oliver = deliver(client, booking_document(created_at="2026-11-04T09:00:00.000Z"))
 
     assert oliver["patient_created"] is True
     assert oliver["patient_id"] != emma["patient_id"]
@@ -306,11 +256,11 @@ def test_a_guest_who_is_already_a_patient_does_not_get_the_bookers_consultation(
 
 
 def test_a_later_booking_never_overwrites_or_blanks_existing_details(app, client):
-    first = deliver(client, booking())
+    first = deliver(client, booking_document())
 
     deliver(
         client,
-        booking(
+        booking_document(
             "Zx81SecondBookingUid000",
             name="Olly B",
             phone="+44 7700 900999",
@@ -320,7 +270,7 @@ def test_a_later_booking_never_overwrites_or_blanks_existing_details(app, client
     )
     deliver(
         client,
-        booking(
+        booking_document(
             "Zx81ThirdBookingUid0000",
             name="Oliver",
             phone=None,
@@ -342,14 +292,14 @@ def test_a_later_booking_never_overwrites_or_blanks_existing_details(app, client
 
 
 def test_a_new_phone_and_location_fill_empty_details(app, client):
-    first = deliver(client, booking(phone=None, country=None))
+    first = deliver(client, booking_document(phone=None, country=None))
     with app.app_context():
         patient = db.session.get(PatientProfile, first["patient_id"])
         assert (patient.phone, patient.location) == (None, None)
 
     second = deliver(
         client,
-        booking(
+        booking_document(
             "Zx81SecondBookingUid000",
             phone="+44 7700 900456",
             country="Ireland",
@@ -367,7 +317,7 @@ def test_a_new_phone_and_location_fill_empty_details(app, client):
 
 
 def test_an_unparseable_phone_is_stored_as_typed(app, client):
-    answer = deliver(client, booking(phone=GARBAGE_PHONE))
+    answer = deliver(client, booking_document(phone=GARBAGE_PHONE))
 
     with app.app_context():
         patient = db.session.get(PatientProfile, answer["patient_id"])
@@ -379,10 +329,10 @@ def test_an_unparseable_phone_is_stored_as_typed(app, client):
 
 
 def test_an_unparseable_phone_is_never_used_for_matching(app, client):
-    first = deliver(client, booking(phone=GARBAGE_PHONE))
+    first = deliver(client, booking_document(phone=GARBAGE_PHONE))
     second = deliver(
         client,
-        booking(
+        booking_document(
             "Emma0000000000000000001",
             email="emma.b@example.org",
             name="Emma Bennett",
@@ -405,7 +355,7 @@ def test_an_unparseable_phone_does_not_match_a_patient_without_email(app, client
         create_patient(ContactDetails(email=None, name="Someone", phone=normalise_phone("12")))
         db.session.commit()
 
-    answer = deliver(client, booking(phone="12"))
+    answer = deliver(client, booking_document(phone="12"))
 
     assert answer["patient_created"] is True
     with app.app_context():
@@ -414,8 +364,10 @@ def test_an_unparseable_phone_does_not_match_a_patient_without_email(app, client
 
 
 def test_users_email_holds_the_email_and_phone_number_never_an_email(app, client):
-    deliver(client, booking())
-    deliver(client, booking("NoPhone0000000000000001", email="nophone@example.com", phone=None))
+    deliver(client, booking_document())
+    deliver(
+        client, booking_document("NoPhone0000000000000001", email="nophone@example.com", phone=None)
+    )
 
     with app.app_context():
         users = {user.email: user.phone_number for user in db.session.scalars(select(User))}
@@ -523,9 +475,30 @@ def test_rule_an_unparseable_phone_is_stored_as_typed_and_never_matched(app):
 
 
 def test_an_email_typed_into_the_phone_question_never_lands_in_phone_number(app, client):
-    answer = deliver(client, booking(phone="oliver.bennett@example.co.uk"))
+    answer = deliver(client, booking_document(phone="oliver.bennett@example.co.uk"))
 
     with app.app_context():
         patient = db.session.get(PatientProfile, answer["patient_id"])
         assert patient.user.email == OLIVER_EMAIL
         assert patient.user.phone_number is None or "@" not in patient.user.phone_number
+
+
+# --- The clinic's phone region ----------------------------------------------------------------
+
+
+def test_a_national_number_is_read_in_the_clinics_region(app, client):
+    app.config["PHONE_DEFAULT_REGION"] = "GB"
+
+    answer = deliver(client, booking_document(phone="07700 900456"))
+
+    with app.app_context():
+        patient = db.session.get(PatientProfile, answer["patient_id"])
+        assert patient.phone == "+447700900456"
+        assert patient.user.phone_number == "+447700900456"
+
+
+def test_a_national_number_without_a_clinic_region_is_kept_as_typed(app, client):
+    answer = deliver(client, booking_document(phone="07700 900456"))
+
+    with app.app_context():
+        assert db.session.get(PatientProfile, answer["patient_id"]).phone == "07700 900456"

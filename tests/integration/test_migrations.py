@@ -90,3 +90,46 @@ def test_the_search_text_migration_fills_existing_patients(empty_database_url, t
         db.engine.dispose()
 
     assert stored == "özge çelik\nozge@example.com\n905321234567"
+
+
+def test_the_pending_answers_migration_keeps_every_submission(empty_database_url, tmp_path):
+    """Answers still waiting for their booking become pending; the rest stay as they were,
+    and a downgrade files the pending ones under the patient again."""
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    statements = [
+        "INSERT INTO users (id, email, created_at) "
+        "VALUES (1, 'ann@example.com', CURRENT_TIMESTAMP)",
+        "INSERT INTO patient_profiles (id, user_id, email, search_text, created_at, updated_at) "
+        "VALUES (1, 1, 'ann@example.com', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO consultations (id, patient_profile_id, cal_booking_uid, status, created_at, "
+        "updated_at) VALUES (1, 1, 'ArrivedUid0001', 'scheduled', CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)",
+        "INSERT INTO questionnaire_submissions (id, patient_profile_id, consultation_id, "
+        "cal_booking_uid, answers, submitted_at) VALUES "
+        "(1, 1, 1, 'ArrivedUid0001', '{}', CURRENT_TIMESTAMP), "
+        "(2, 1, NULL, 'WaitingUid0001', '{}', CURRENT_TIMESTAMP), "
+        "(3, 1, NULL, NULL, '{}', CURRENT_TIMESTAMP)",
+    ]
+    query = text(
+        "SELECT id, patient_profile_id, typed_email FROM questionnaire_submissions ORDER BY id"
+    )
+    with app.app_context():
+        upgrade(revision="bf23967a2057")
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        upgrade(revision="c5e55105a003")
+        with db.engine.connect() as connection:
+            upgraded = [tuple(row) for row in connection.execute(query)]
+        downgrade(revision="bf23967a2057")
+        with db.engine.connect() as connection:
+            downgraded = [
+                tuple(row)
+                for row in connection.execute(
+                    text("SELECT id, patient_profile_id FROM questionnaire_submissions")
+                )
+            ]
+        db.engine.dispose()
+
+    assert upgraded == [(1, 1, None), (2, None, "ann@example.com"), (3, 1, None)]
+    assert sorted(downgraded) == [(1, 1), (2, 1), (3, 1)]

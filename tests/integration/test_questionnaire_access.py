@@ -1,8 +1,11 @@
-"""Every way to the questionnaire, and what a submission does to the one patient it is for.
+"""Every way to the questionnaire, and whose answers they become.
 
-A patient arrives by a booking uid we already have, by one whose webhook has not arrived
-yet, or by a signed link a consultant copied; whatever the order of webhook and answer,
-the clinic ends with one patient per person and every submission kept.
+Cal.com's booking decides who a booking's patient is. A patient arrives by the uid of a
+booking we have (greeted by first name; the answers go to that booking's patient), by the
+uid of a booking whose delivery has not arrived (the answers are pending: no patient, no
+name, shown nowhere, until the delivery names the patient), or by a signed link a
+consultant copied (the only way in that shows earlier answers). Whatever is typed into the
+form never moves a booking, changes another patient or shows anyone another's details.
 """
 
 from __future__ import annotations
@@ -17,31 +20,27 @@ from urllib.parse import urlsplit
 
 import itsdangerous.timed
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from tests.conftest import csrf_token_from, fixture_body, fixture_json, post_delivery
-from tests.integration.test_questionnaire_form import (
-    BOOKING_UID,
-    IDENTITY,
-    THANKS,
+from tests.conftest import FIXTURE_BOOKING_UID as BOOKING_UID
+from tests.conftest import (
+    TYPED_IDENTITY,
+    booking_document,
     count,
+    csrf_token_from,
+    deliver,
+    fixture_body,
+    fixture_json,
     submit,
     valid_answers,
 )
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, QuestionnaireSubmission, User
-from webapp.questionnaire.services import LINK_MAX_AGE, questionnaire_token
+from webapp.questionnaire.links import LINK_MAX_AGE, questionnaire_token
 
 INVALID_LINK = "This questionnaire link is not valid."
-
-
-def deliver_booking(client, document=None) -> dict:
-    """Post the fixture booking (or ``document``) through the webhook; its JSON answer."""
-    response = post_delivery(client, document or fixture_body("booking_created.json"))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    assert answer["status"] == "processed", answer
-    return answer
+THANKS = "/questionnaire/thanks"
+INVENTED_UID = "InventedUid0000000000"
 
 
 def only(model):
@@ -72,10 +71,16 @@ def log_out(client) -> None:
     assert client.get("/").status_code == 302
 
 
+def checked(page: str, name: str) -> set[str]:
+    """The values of the ticked inputs called ``name`` on a rendered form."""
+    inputs = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page)
+    return {re.search(r'value="([^"]*)"', i).group(1) for i in inputs if "checked" in i}
+
+
 @pytest.fixture
 def booking(client) -> dict:
     """The fixture booking has arrived; the webhook's answer (patient and consultation ids)."""
-    return deliver_booking(client)
+    return deliver(client, fixture_body("booking_created.json"))
 
 
 # --- (a) A booking we already have ---------------------------------------------------------
@@ -122,7 +127,30 @@ def test_a_known_bookings_answers_update_that_patient(app, client, booking):
         assert submission.submitted_at == patient.questionnaire_completed_at
 
 
-# --- (b) A booking whose webhook has not arrived yet ---------------------------------------
+def test_a_booking_uid_never_shows_stored_answers_or_contact_details(client, booking):
+    assert submit(client, BOOKING_UID, valid_answers(country="Ireland")).status_code == 302
+
+    page = client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
+
+    assert "Hello Oliver," in page
+    for stored in ("Ireland", "Aspirin", "Slowed it down", "A denser crown", "Bennett", "7700"):
+        assert stored not in page, stored
+    assert "oliver.bennett" not in page.lower()
+    for name in ("age_range", "gender", "medications", "hair_loss_areas", "consent"):
+        assert checked(page, name) == set(), name
+
+
+def test_cal_com_redirect_keeps_only_the_booking_uid(client, booking):
+    response = client.get(
+        f"/questionnaire?uid={BOOKING_UID}&attendeeName=Oliver+Bennett&phone=%2B447700900123"
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/questionnaire/{BOOKING_UID}"
+    assert client.get("/questionnaire?attendeeName=Oliver").status_code == 404
+
+
+# --- (b) A booking whose delivery has not arrived yet ---------------------------------------
 
 
 def test_an_unknown_booking_asks_who_is_answering(client):
@@ -135,67 +163,122 @@ def test_an_unknown_booking_asks_who_is_answering(client):
     assert "Hello" not in page
 
 
-def test_an_unknown_bookings_answer_creates_the_patient_and_the_webhook_joins_them(app, client):
+def test_answers_before_the_booking_wait_pending_until_its_delivery_names_the_patient(app, client):
     typed = {
         "name": "  Oliver Bennett ",
         "email": " Oliver.Bennett@Example.co.uk ",
         "phone": "+44 7700 900123",
     }
 
-    response = submit(client, BOOKING_UID, valid_answers(**typed))
+    response = submit(client, BOOKING_UID, valid_answers(country="Scotland", **typed))
 
     assert response.status_code == 302
     assert response.headers["Location"] == THANKS
     with app.app_context():
-        assert (count(User), count(PatientProfile), count(Consultation)) == (1, 1, 0)
-        patient = only(PatientProfile)
-        patient_id = patient.id
-        assert patient.name == "Oliver Bennett"
-        assert patient.email == "oliver.bennett@example.co.uk"
-        assert patient.phone == "+447700900123"
-        assert only(User).email == "oliver.bennett@example.co.uk"
-        assert patient.location == "United Kingdom"
-        assert patient.questionnaire_completed_at is not None
+        assert (count(User), count(PatientProfile), count(Consultation)) == (0, 0, 0)
         submission = only(QuestionnaireSubmission)
-        assert submission.patient_profile_id == patient_id
-        assert submission.cal_booking_uid == BOOKING_UID
+        assert submission.patient_profile_id is None
         assert submission.consultation_id is None
-
+        assert submission.cal_booking_uid == BOOKING_UID
+        assert submission.typed_name == "Oliver Bennett"
+        assert submission.typed_email == "oliver.bennett@example.co.uk"
+        assert submission.typed_phone == "+447700900123"
     # Coming back before the booking arrives: anyone could have invented this uid, so the
     # page greets no one and asks again who is answering.
     again = client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
     assert "Oliver" not in again and "email" in identity_inputs(again)
 
-    answer = deliver_booking(client)
+    answer = deliver(client, booking_document())
 
-    assert answer["patient_created"] is False
-    assert answer["patient_id"] == patient_id
+    assert answer["patient_created"] is True
     with app.app_context():
         assert (count(User), count(PatientProfile), count(Consultation)) == (1, 1, 1)
-        consultation = only(Consultation)
-        assert consultation.patient_profile_id == patient_id
-        assert consultation.cal_booking_uid == BOOKING_UID
-        assert only(QuestionnaireSubmission).consultation_id == consultation.id
+        patient = only(PatientProfile)
+        submission = only(QuestionnaireSubmission)
+        assert patient.id == answer["patient_id"]
+        assert submission.patient_profile_id == patient.id
+        assert submission.consultation_id == answer["consultation_id"]
+        assert patient.questionnaire_completed_at == submission.submitted_at
+        assert patient.questionnaire_answers == submission.answers
+        assert (patient.location, patient.age_range) == ("Scotland", "36-45")
+    greeted = client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
+    assert "Hello Oliver," in greeted and identity_inputs(greeted) == set()
 
 
-def test_an_answer_under_another_email_still_joins_the_booking_by_its_uid(app, client):
-    typed = {"name": "Olly Bennett", "email": "olly.private@example.org", "phone": ""}
-    assert submit(client, BOOKING_UID, valid_answers(**typed)).status_code == 302
-    with app.app_context():
-        patient_id = only(PatientProfile).id
+def test_answers_under_another_email_go_to_the_bookings_patient_and_the_page_says_so(
+    app, consultant_client
+):
+    typed = {"name": "Olly B", "email": "olly.private@example.org", "phone": "+44 7700 900999"}
+    assert submit(app.test_client(), BOOKING_UID, valid_answers(**typed)).status_code == 302
 
-    answer = deliver_booking(client)
+    answer = deliver(consultant_client, booking_document(phone=None))
 
-    assert answer["patient_id"] == patient_id
-    assert answer["patient_created"] is False
     with app.app_context():
         assert (count(User), count(PatientProfile)) == (1, 1)
         patient = only(PatientProfile)
-        assert patient.email == "olly.private@example.org"  # never overwritten
-        assert patient.phone == "+447700900123"  # the booking gave what was missing
-        consultation = only(Consultation)
-        assert consultation.patient_profile_id == patient_id
-        assert only(QuestionnaireSubmission).consultation_id == consultation.id
+        assert patient.id == answer["patient_id"]
+        assert only(QuestionnaireSubmission).patient_profile_id == patient.id
+        assert patient.questionnaire_completed_at is not None
+        # What was typed never fills or changes the patient's contact details.
+        assert (patient.name, patient.email, patient.phone) == (
+            "Oliver Bennett",
+            "oliver.bennett@example.co.uk",
+            None,
+        )
+        assert (patient.user.name, patient.user.email, patient.user.phone_number) == (
+            "Oliver Bennett",
+            "oliver.bennett@example.co.uk",
+            None,
+        )
+    page = consultant_client.get(f"/patients/{answer['patient_id']}").get_data(as_text=True)
+    note = re.search(r'<aside class="[^"]*typed-email.*?</aside>', page, re.S)
+    assert note, "the patient page does not say another email was typed"
+    assert "olly.private@example.org" in note.group(0)
+    assert "+447700900999" in note.group(0)
+
+
+def test_answers_typed_with_the_bookings_own_email_raise_no_note(app, consultant_client):
+    answers = valid_answers(**TYPED_IDENTITY)
+    assert submit(app.test_client(), BOOKING_UID, answers).status_code == 302
+
+    answer = deliver(consultant_client, booking_document())
+
+    page = consultant_client.get(f"/patients/{answer['patient_id']}").get_data(as_text=True)
+    assert "1 submission)" in page
+    assert "typed-email" not in page
+
+
+def test_pending_answers_of_a_replaced_booking_attach_when_the_reschedule_arrives(app, client):
+    assert submit(client, BOOKING_UID, valid_answers(**TYPED_IDENTITY)).status_code == 302
+
+    answer = deliver(client, fixture_body("booking_rescheduled.json"))
+
+    with app.app_context():
+        replaced = db.session.scalar(
+            select(Consultation).where(Consultation.cal_booking_uid == BOOKING_UID)
+        )
+        submission = only(QuestionnaireSubmission)
+        assert submission.consultation_id == replaced.id
+        assert submission.patient_profile_id == answer["patient_id"]
+        assert only(PatientProfile).questionnaire_completed_at == submission.submitted_at
+
+
+def test_several_pending_answers_apply_in_the_order_they_were_sent(app, client):
+    first = valid_answers(**TYPED_IDENTITY, allergies="yes", allergies_details="Latex")
+    latest = valid_answers(**TYPED_IDENTITY, country="Wales")
+    assert submit(client, BOOKING_UID, first).status_code == 302
+    assert submit(client, BOOKING_UID, latest).status_code == 302
+
+    deliver(client, booking_document())
+
+    with app.app_context():
+        patient = only(PatientProfile)
+        assert count(QuestionnaireSubmission) == 2
+        assert patient.location == "Wales"
+        assert patient.questionnaire_answers["allergies"] == "none"
+        assert patient.questionnaire_completed_at == max(
+            db.session.scalars(select(QuestionnaireSubmission.submitted_at))
+        )
 
 
 # --- (c) Either order, one patient ---------------------------------------------------------
@@ -206,17 +289,17 @@ def test_an_answer_under_another_email_still_joins_the_booking_by_its_uid(app, c
     ["webhook-then-questionnaire", "questionnaire-then-webhook", "form-opened-before-webhook"],
 )
 def test_webhook_and_questionnaire_in_any_order_end_with_one_patient(app, client, order):
-    answers = valid_answers(**IDENTITY)
+    answers = valid_answers(**TYPED_IDENTITY)
     if order == "webhook-then-questionnaire":
-        deliver_booking(client)
+        deliver(client, booking_document())
         assert submit(client, BOOKING_UID, answers).status_code == 302
     elif order == "questionnaire-then-webhook":
         assert submit(client, BOOKING_UID, answers).status_code == 302
-        deliver_booking(client)
+        deliver(client, booking_document())
     else:  # the form asked who is answering; the booking arrived before it was sent
         page = client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
         assert "About you" in page
-        deliver_booking(client)
+        deliver(client, booking_document())
         data = answers | {"csrf_token": csrf_token_from(page)}
         assert client.post(f"/questionnaire/{BOOKING_UID}", data=data).status_code == 302
 
@@ -268,7 +351,7 @@ def test_a_signed_link_names_its_own_patient_among_several(app, consultant_clien
     other["payload"]["responses"]["name"]["value"] = "Amira Haddad"
     other["payload"]["responses"]["email"]["value"] = "amira@example.org"
     other["payload"]["responses"]["attendeePhoneNumber"]["value"] = "+905321234567"
-    amira = deliver_booking(consultant_client, other)
+    amira = deliver(consultant_client, other)
     assert amira["patient_id"] != booking["patient_id"]
     path = signed_link_path(consultant_client, amira["patient_id"])
     log_out(consultant_client)
@@ -282,6 +365,24 @@ def test_a_signed_link_names_its_own_patient_among_several(app, consultant_clien
         assert submission.consultation_id == amira["consultation_id"]
         oliver = db.session.get(PatientProfile, booking["patient_id"])
         assert oliver.questionnaire_completed_at is None
+
+
+def test_only_a_signed_link_shows_the_patients_earlier_answers(app, consultant_client, booking):
+    answers = valid_answers(country="Ireland", gender="other", hair_loss_areas=["temples"])
+    assert submit(app.test_client(), BOOKING_UID, answers).status_code == 302
+    path = signed_link_path(consultant_client, booking["patient_id"])
+    log_out(consultant_client)
+
+    signed = consultant_client.get(path).get_data(as_text=True)
+    by_uid = consultant_client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
+
+    assert 'value="Ireland"' in signed
+    assert "Aspirin 75 mg daily" in signed
+    assert checked(signed, "gender") == {"other"}
+    assert checked(signed, "hair_loss_areas") == {"temples"}
+    assert checked(signed, "consent") == set()  # consent is given anew each time
+    assert "Ireland" not in by_uid and "Aspirin" not in by_uid
+    assert checked(by_uid, "gender") == set()
 
 
 # --- (e) Links that are not ours ------------------------------------------------------------
@@ -527,7 +628,7 @@ def test_the_dashboard_poll_shows_the_questionnaire_completed(app, consultant_cl
     upcoming = fixture_json("booking_created.json")
     upcoming["payload"]["startTime"] = "2099-01-01T10:00:00Z"
     upcoming["payload"]["endTime"] = "2099-01-01T10:15:00Z"
-    consultation_id = deliver_booking(consultant_client, upcoming)["consultation_id"]
+    consultation_id = deliver(consultant_client, upcoming)["consultation_id"]
     dashboard = consultant_client.get("/").get_data(as_text=True)
     match = re.search(r'<div id="poller"[^>]*?hx-get="([^"]+)"', dashboard, re.S)
     assert match, "the dashboard has no poller"
@@ -554,8 +655,8 @@ def test_the_dashboard_poll_shows_the_questionnaire_completed(app, consultant_cl
 @pytest.mark.parametrize("booked_first", [True, False], ids=["known", "unknown"])
 def test_the_thank_you_page_carries_no_patient_data(client, booked_first):
     if booked_first:
-        deliver_booking(client)
-    answers = valid_answers(**IDENTITY, country="Scotland", goals="Secret goal text")
+        deliver(client, booking_document())
+    answers = valid_answers(**TYPED_IDENTITY, country="Scotland", goals="Secret goal text")
 
     response = submit(client, BOOKING_UID, answers)
 
@@ -583,11 +684,11 @@ def test_the_thank_you_page_carries_no_patient_data(client, booked_first):
 
 def test_no_log_line_carries_the_patients_identity_or_answers(app, client, caplog):
     caplog.set_level(logging.INFO)
-    answers = valid_answers(**IDENTITY, country="Scotland", goals="Secret goal text")
+    answers = valid_answers(**TYPED_IDENTITY, country="Scotland", goals="Secret goal text")
 
     refused = submit(client, BOOKING_UID, answers | {"consent": ""})
     accepted = submit(client, BOOKING_UID, answers)
-    deliver_booking(client)
+    deliver(client, booking_document())
     again = submit(client, BOOKING_UID, answers | {"medications_details": "Warfarin"})
 
     assert (refused.status_code, accepted.status_code, again.status_code) == (400, 302, 302)
@@ -607,3 +708,161 @@ def test_no_log_line_carries_the_patients_identity_or_answers(app, client, caplo
         "36-45",
     ):
         assert private not in logged, private
+
+
+# --- (k) Typing someone else's email takes nothing of theirs --------------------------------
+
+VICTIM = {"email": "vera.victim@example.org", "name": "Vera Victim", "phone": None}
+ATTACKER_TYPES = {
+    "name": "Vera Victim",
+    "email": "vera.victim@example.org",
+    "phone": "+44 7700 900666",
+}
+
+
+def victim_booking(client) -> dict:
+    """An existing patient with no phone and no location on record."""
+    return deliver(client, booking_document("VictimBookingUid00001", **VICTIM, country=None))
+
+
+def assert_victim_untouched(victim: dict) -> None:
+    patient = db.session.get(PatientProfile, victim["patient_id"])
+    assert (patient.name, patient.email, patient.phone) == (
+        "Vera Victim",
+        "vera.victim@example.org",
+        None,
+    )
+    assert patient.user.phone_number is None
+    assert patient.location is None
+    assert patient.questionnaire_answers is None
+    assert patient.questionnaire_completed_at is None
+    assert [c.cal_booking_uid for c in patient.consultations] == ["VictimBookingUid00001"]
+
+
+def test_an_attackers_own_booking_never_lands_on_the_patient_whose_email_they_typed(
+    app, consultant_client
+):
+    victim = victim_booking(consultant_client)
+    attacker = app.test_client()
+    uid = "AttackerBookingUid001"
+    answers = valid_answers(country="Mars", **ATTACKER_TYPES)
+    assert submit(attacker, uid, answers).status_code == 302
+
+    answer = deliver(
+        consultant_client,
+        booking_document(
+            uid, email="mallory@example.com", name="Mallory Smith", phone=None, country=None
+        ),
+    )
+
+    assert answer["patient_created"] is True
+    assert answer["patient_id"] != victim["patient_id"]
+    with app.app_context():
+        assert (count(User), count(PatientProfile)) == (2, 2)
+        assert_victim_untouched(victim)
+        mallory = db.session.get(PatientProfile, answer["patient_id"])
+        assert mallory.email == "mallory@example.com"
+        assert [c.cal_booking_uid for c in mallory.consultations] == [uid]
+        assert mallory.questionnaire_completed_at is not None
+        assert mallory.location == "Mars"  # her own answer, on her own profile
+        assert only(QuestionnaireSubmission).patient_profile_id == mallory.id
+    page = attacker.get(f"/questionnaire/{uid}").get_data(as_text=True)
+    assert "Hello Mallory," in page and "Vera" not in page
+    victim_page = consultant_client.get(f"/patients/{victim['patient_id']}").get_data(as_text=True)
+    assert "The patient has not sent the questionnaire yet." in victim_page
+
+
+def test_an_invented_uid_changes_no_existing_patient_and_shows_on_no_page(app, consultant_client):
+    victim = victim_booking(consultant_client)
+    attacker = app.test_client()
+    answers = valid_answers(country="Mars", allergies="yes", allergies_details="Everything")
+
+    response = submit(attacker, INVENTED_UID, answers | ATTACKER_TYPES)
+
+    assert response.status_code == 302
+    with app.app_context():
+        assert_victim_untouched(victim)
+        assert only(QuestionnaireSubmission).patient_profile_id is None
+    page = attacker.get(f"/questionnaire/{INVENTED_UID}").get_data(as_text=True)
+    assert "Vera" not in page and "Hello" not in page
+    victim_page = consultant_client.get(f"/patients/{victim['patient_id']}").get_data(as_text=True)
+    assert "The patient has not sent the questionnaire yet." in victim_page
+    assert "submission" not in victim_page and "Changed" not in victim_page
+    assert "Everything" not in victim_page
+
+
+def test_an_invented_uid_adds_no_submission_to_a_patient_who_answered(app, consultant_client):
+    victim = victim_booking(consultant_client)
+    assert submit(app.test_client(), "VictimBookingUid00001", valid_answers()).status_code == 302
+    changed = valid_answers(allergies="yes", allergies_details="Everything", country="Mars")
+
+    assert submit(app.test_client(), INVENTED_UID, changed | ATTACKER_TYPES).status_code == 302
+
+    with app.app_context():
+        patient = db.session.get(PatientProfile, victim["patient_id"])
+        assert patient.phone is None
+        assert patient.location == "United Kingdom"  # her own answer, not the invented one
+        assert patient.questionnaire_answers["allergies"] == "none"
+    page = consultant_client.get(f"/patients/{victim['patient_id']}").get_data(as_text=True)
+    assert "1 submission)" in page
+    assert "Changed" not in page[page.index('id="questionnaire-heading"') :]
+    assert "Everything" not in page
+
+
+def test_answers_planted_for_a_future_patient_never_become_theirs(app, consultant_client):
+    planted = {"name": "Fiona Future", "email": "fiona@example.com", "phone": ""}
+    assert submit(app.test_client(), INVENTED_UID, valid_answers(**planted)).status_code == 302
+    with app.app_context():
+        assert (count(User), count(PatientProfile)) == (0, 0)
+
+    answer = deliver(
+        consultant_client,
+        booking_document("FionaRealBookingUid01", email="fiona@example.com", name="Fiona Future"),
+    )
+
+    assert answer["patient_created"] is True
+    with app.app_context():
+        fiona = db.session.get(PatientProfile, answer["patient_id"])
+        assert fiona.questionnaire_answers is None
+        assert fiona.questionnaire_completed_at is None
+        assert only(QuestionnaireSubmission).patient_profile_id is None
+    page = consultant_client.get(f"/patients/{answer['patient_id']}").get_data(as_text=True)
+    assert "The patient has not sent the questionnaire yet." in page
+    assert "Aspirin" not in page
+
+
+# --- (l) Pending answers Cal.com never confirms ---------------------------------------------
+
+
+def sent_days_ago(submission_id: int, days: int) -> None:
+    db.session.execute(
+        update(QuestionnaireSubmission)
+        .where(QuestionnaireSubmission.id == submission_id)
+        .values(submitted_at=datetime.now(UTC) - timedelta(days=days))
+    )
+    db.session.commit()
+
+
+def test_purge_pending_deletes_unconfirmed_answers_older_than_30_days(app, client, runner):
+    answers = valid_answers(**TYPED_IDENTITY)
+    for uid in ("NeverConfirmedUid0001", "RecentPendingUid00001", BOOKING_UID):
+        assert submit(client, uid, answers).status_code == 302
+    deliver(client, booking_document())  # confirms the third
+    with app.app_context():
+        stale, recent, confirmed = db.session.scalars(
+            select(QuestionnaireSubmission.id).order_by(QuestionnaireSubmission.id)
+        ).all()
+        sent_days_ago(stale, 31)
+        sent_days_ago(recent, 29)
+        sent_days_ago(confirmed, 45)
+
+    result = runner.invoke(args=["questionnaire", "purge-pending"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"deleted 1 pending questionnaire submissions: {stale}"
+    with app.app_context():
+        kept = set(db.session.scalars(select(QuestionnaireSubmission.id)))
+        assert kept == {recent, confirmed}
+        assert only(PatientProfile).questionnaire_completed_at is not None
+    again = runner.invoke(args=["questionnaire", "purge-pending"])
+    assert again.output.strip() == "deleted 0 pending questionnaire submissions"

@@ -10,65 +10,23 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.conftest import csrf_token_from, fixture_body, post_delivery
+from tests.conftest import FIXTURE_BOOKING_UID as BOOKING_UID
+from tests.conftest import (
+    TYPED_IDENTITY,
+    count,
+    fixture_body,
+    post_delivery,
+    submit,
+    valid_answers,
+)
 from webapp.extensions import db
 from webapp.models import PatientProfile, QuestionnaireSubmission, User
 
-BOOKING_UID = "r8KqT2mWv5XbN7pLc3YdZa"  # the uid of tests/fixtures/booking_created.json
 UNKNOWN_UID = "qWeRtY123456uIoPaSdFgH"  # a booking whose webhook has not arrived
 MEDICAL = ("conditions", "medications", "allergies", "surgeries", "recent_events")
 THANKS = "/questionnaire/thanks"
-
-
-def valid_answers(**changes: Any) -> dict[str, Any]:
-    """A complete, valid answer set as a browser posts it; ``None`` in ``changes`` drops a
-    field (an unticked box or an unanswered question sends nothing)."""
-    answers: dict[str, Any] = {
-        "country": "United Kingdom",
-        "age_range": "36-45",
-        "gender": "male",
-        "conditions": "none",
-        "conditions_details": "",
-        "medications": "yes",
-        "medications_details": "Aspirin 75 mg daily",
-        "allergies": "none",
-        "allergies_details": "",
-        "surgeries": "none",
-        "surgeries_details": "",
-        "recent_events": "none",
-        "recent_events_details": "",
-        "hair_loss_started": "2_5",
-        "hair_loss_onset": "gradual",
-        "hair_loss_areas": ["crown", "top"],
-        "family_history": ["father"],
-        "previous_treatments": ["minoxidil"],
-        "treatment_results": "Slowed it down for a year",
-        "goals": "A denser crown",
-        "consent": "y",
-    }
-    answers.update(changes)
-    return {key: value for key, value in answers.items() if value is not None}
-
-
-IDENTITY = {
-    "name": "Oliver Bennett",
-    "email": "oliver.bennett@example.co.uk",
-    "phone": "+44 7700 900123",
-}
-
-
-def submit(client, token: str, answers: dict[str, Any]):
-    """Open the form, then send ``answers`` with the token the page carried."""
-    page = client.get(f"/questionnaire/{token}")
-    assert page.status_code == 200, page.status_code
-    data = answers | {"csrf_token": csrf_token_from(page.get_data(as_text=True))}
-    return client.post(f"/questionnaire/{token}", data=data)
-
-
-def count(model: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 class FormPage(HTMLParser):
@@ -435,7 +393,7 @@ def test_a_country_longer_than_100_characters_is_refused(client, booked):
     ids=["no-name", "blank-name", "no-email", "bad-email", "bad-phone"],
 )
 def test_an_unknown_bookings_identity_questions_are_validated(app, client, changes, field, message):
-    response = submit(client, UNKNOWN_UID, valid_answers(**IDENTITY) | changes)
+    response = submit(client, UNKNOWN_UID, valid_answers(**TYPED_IDENTITY) | changes)
 
     assert response.status_code == 400
     page = page_of(response)
@@ -446,11 +404,41 @@ def test_an_unknown_bookings_identity_questions_are_validated(app, client, chang
 
 
 def test_the_phone_is_optional_for_an_unknown_booking(app, client):
-    response = submit(client, UNKNOWN_UID, valid_answers(**IDENTITY) | {"phone": ""})
+    response = submit(client, UNKNOWN_UID, valid_answers(**TYPED_IDENTITY) | {"phone": ""})
 
     assert response.status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(PatientProfile.phone)) is None
+        submission = db.session.scalar(select(QuestionnaireSubmission))
+        assert submission.typed_phone is None
+        assert submission.typed_email == "oliver.bennett@example.co.uk"
+
+
+@pytest.mark.parametrize(
+    ("region", "typed", "stored"),
+    [
+        ("GB", "07700 900123", "+447700900123"),
+        ("GB", "+90 532 123 45 67", "+905321234567"),
+        (None, "+44 7700 900123", "+447700900123"),
+    ],
+    ids=["national-in-gb", "international-in-gb", "international-without-region"],
+)
+def test_the_phone_is_read_as_the_webhook_reads_it(app, client, region, typed, stored):
+    app.config["PHONE_DEFAULT_REGION"] = region
+
+    response = submit(client, UNKNOWN_UID, valid_answers(**TYPED_IDENTITY) | {"phone": typed})
+
+    assert response.status_code == 302, page_of(response).field_errors()
+    with app.app_context():
+        assert db.session.scalar(select(QuestionnaireSubmission.typed_phone)) == stored
+
+
+def test_a_national_number_is_refused_when_the_clinic_has_no_region(app, client):
+    response = submit(
+        client, UNKNOWN_UID, valid_answers(**TYPED_IDENTITY) | {"phone": "07700 900123"}
+    )
+
+    assert response.status_code == 400
+    assert list(page_of(response).field_errors()) == ["phone"]
 
 
 # --- A form that comes back keeps what was typed -------------------------------------------
@@ -534,7 +522,7 @@ def test_a_submission_without_a_valid_csrf_token_is_refused_and_stores_nothing(
 def test_an_unknown_bookings_submission_without_csrf_creates_no_patient(app, client):
     client.get(f"/questionnaire/{UNKNOWN_UID}")
 
-    response = client.post(f"/questionnaire/{UNKNOWN_UID}", data=valid_answers(**IDENTITY))
+    response = client.post(f"/questionnaire/{UNKNOWN_UID}", data=valid_answers(**TYPED_IDENTITY))
 
     assert response.status_code == 400
     with app.app_context():

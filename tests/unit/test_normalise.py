@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.patients.matching import Phone, normalise_email, normalise_phone
+from webapp.patients.contact import Phone, normalise_email, normalise_phone
 
 # --- email -------------------------------------------------------------------------------
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -29,12 +27,7 @@ from webapp.cal.events import (
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
-from webapp.patients.matching import (
-    ContactDetails,
-    is_placeholder_email,
-    normalise_email,
-    normalise_phone,
-)
+from webapp.patients.contact import InvalidContactError, contact_details
 from webapp.transactions import ConflictError, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -114,7 +107,7 @@ def process_event(event: WebhookEvent) -> Outcome:
             details = contact_details(
                 booking.email, booking.name, booking.phones, booking.location, booking.timezone
             )
-    except PayloadError as exc:
+    except (PayloadError, InvalidContactError) as exc:
         return _finish(event, EventStatus.REJECTED, str(exc))
 
     at = event_time(booking, event.received_at)
@@ -144,36 +137,6 @@ def process_event(event: WebhookEvent) -> Outcome:
     if _already_applied(event):
         status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
     return _finish(event, status, message, patient_created=applied.patient_created)
-
-
-def contact_details(
-    email: str | None,
-    name: str | None = None,
-    phones: Sequence[str] = (),
-    location: str | None = None,
-    timezone: str | None = None,
-) -> ContactDetails:
-    """Normalise what a booking says about its patient.
-
-    Of ``phones`` (most trustworthy first) the first that parses wins; when none does, the
-    first is kept as typed. An email Cal.com invented for a phone-only booker is no email.
-    Raises ``PayloadError`` when the email is not an address, or when a phone-only booker
-    gave no phone.
-    """
-    region = current_app.config["PHONE_DEFAULT_REGION"]
-    read = [phone for phone in (normalise_phone(raw, region) for raw in phones) if phone]
-    phone = next((phone for phone in read if phone.e164), read[0] if read else None)
-    if is_placeholder_email(email):
-        if phone is None:
-            raise PayloadError("phone-only booking without a phone number")
-        normalised = None
-    else:
-        normalised = normalise_email(email)
-        if normalised is None:
-            raise PayloadError("attendee email is not a valid address")
-    return ContactDetails(
-        email=normalised, name=name, phone=phone, location=location, timezone=timezone
-    )
 
 
 def replay_events(events: list[WebhookEvent]) -> list[Outcome]:

@@ -21,12 +21,9 @@ from webapp.models import (
     ConsultationStatus,
     PatientProfile,
 )
-from webapp.patients.matching import (
-    ContactDetails,
-    fill_missing_details,
-    find_or_create_patient,
-)
-from webapp.questionnaire.services import apply_waiting_submissions
+from webapp.patients.contact import ContactDetails
+from webapp.patients.matching import fill_missing_details, find_or_create_patient
+from webapp.questionnaire.submissions import attach_pending_answers
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -122,7 +119,9 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     only for attendance triggers).
 
     The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, or the one ``find_or_create_patient`` matches.
+    it replaces, or the one ``find_or_create_patient`` matches to the booking's details;
+    questionnaire answers sent from the booking's link before it arrived then attach to
+    that patient.
 
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
     patient or booking first (the caller retries in a fresh savepoint), and
@@ -164,7 +163,6 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     change_status(consultation, status, at, booking.cancellation_reason)
 
     db.session.flush()
-    apply_waiting_submissions(booking.uid, consultation)
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         if replaced is None:
             replaced = Consultation(
@@ -179,6 +177,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
         replaced.rescheduled_to = consultation
     db.session.flush()
+    attach_pending_answers(*(c for c in (replaced, consultation) if c is not None))
     return AppliedBooking(consultation, patient, patient_created)
 
 

@@ -1,7 +1,8 @@
-"""Normalise contact details and find or create the one patient they belong to.
+"""Find or create the one patient a booking's contact details belong to.
 
-The webhook and the questionnaire both go through ``find_or_create_patient`` so that no
-order of the two ever creates two patients for one person. Functions here flush; the
+Only Cal.com's booking decides who a booking's patient is: the webhook calls
+``find_or_create_patient`` with the details ``contact.contact_details`` normalised.
+What someone types into the questionnaire never comes here. Functions here flush; the
 caller owns the transaction.
 """
 
@@ -9,36 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import PatientProfile, User
+from webapp.patients.contact import ContactDetails
 
-
-@dataclass(frozen=True)
-class Phone:
-    """A phone number as typed, and its E.164 form when ``phonenumbers`` can read it."""
-
-    raw: str
-    e164: str | None
-
-    @property
-    def stored(self) -> str:
-        """What we store: E.164 when parseable, otherwise the number as typed."""
-        return self.e164 or self.raw
-
-
-@dataclass(frozen=True)
-class ContactDetails:
-    """What a booking or a questionnaire tells us about a patient, already normalised."""
-
-    email: str | None
-    name: str | None = None
-    phone: Phone | None = None
-    location: str | None = None
-    timezone: str | None = None
+# webapp/auth still imports normalise_email from here; its home is webapp.patients.contact.
+from webapp.patients.contact import normalise_email as normalise_email
 
 
 @dataclass(frozen=True)
@@ -48,51 +27,6 @@ class PatientMatch:
     patient: PatientProfile
     created: bool
     rule: str  # "email", "phone", "new" or "new-possible-duplicate"
-
-
-# Cal.com invents ``<digits>@sms.cal.com`` for a booker who gave only a phone; it treats
-# the domain as having no mailbox, and so do we.
-PLACEHOLDER_EMAIL_DOMAINS = ("sms.cal.com",)
-
-
-def is_placeholder_email(raw: str | None) -> bool:
-    """Whether ``raw`` is an address Cal.com invented, which is nobody's email."""
-    domain = (raw or "").strip().lower().rpartition("@")[2]
-    return domain in PLACEHOLDER_EMAIL_DOMAINS
-
-
-def normalise_email(raw: str | None) -> str | None:
-    """Trim and lower-case an email; ``None`` when it is empty, not an address, or one
-    Cal.com invented (``is_placeholder_email``)."""
-    if not raw or is_placeholder_email(raw):
-        return None
-    email = raw.strip().lower()
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return None
-    return email
-
-
-def normalise_phone(raw: str | None, default_region: str | None = None) -> Phone | None:
-    """Read a phone number into E.164.
-
-    ``default_region`` applies only to numbers written without a leading ``+``. A number
-    ``phonenumbers`` cannot parse into a possible number keeps its typed form and no
-    E.164, so it is stored but never used for matching. An email address typed into the
-    phone question is not a phone at all and gives ``None``.
-    """
-    if not raw or not raw.strip() or "@" in raw:
-        return None  # nothing, or an email typed into the phone question
-    typed = raw.strip()
-    region = None if typed.startswith("+") else default_region
-    try:
-        number = phonenumbers.parse(typed, region)
-    except phonenumbers.NumberParseException:
-        return Phone(typed, None)
-    if not phonenumbers.is_possible_number(number):
-        return Phone(typed, None)
-    return Phone(typed, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def find_or_create_patient(details: ContactDetails) -> PatientMatch:

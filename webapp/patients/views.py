@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, render_template
 from flask_login import login_required
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, WebhookEvent
-from webapp.questionnaire.forms import describe_answers
-from webapp.questionnaire.services import (
-    changed_medical_answers,
-    questionnaire_token,
-    submissions_for,
-)
 
 bp = Blueprint("patients", __name__)
 
@@ -21,21 +15,17 @@ bp = Blueprint("patients", __name__)
 @bp.get("/patients/<int:patient_id>")
 @login_required
 def show(patient_id: int) -> str:
-    """Profile, consultations with their reschedule chain, answers and deliveries."""
+    """Profile, consultations with their reschedule chain, answers and deliveries.
+
+    The questionnaire's section comes from the questionnaire package's own fragment.
+    """
     patient = db.session.get(PatientProfile, patient_id)
     if patient is None:
         abort(404, "There is no patient with this number.")
     consultations = patient_consultations(patient)
-    submissions = submissions_for(patient)
     return render_template(
         "patients/show.html",
         patient=patient,
-        questionnaire=describe_answers(patient.questionnaire_answers or {}),
-        submissions=submissions,
-        changed=changed_medical_answers(submissions),
-        questionnaire_link=url_for(
-            "questionnaire.fill", token=questionnaire_token(patient), _external=True
-        ),
         consultations=consultations,
         rescheduled_from={c.rescheduled_to_id: c for c in consultations if c.rescheduled_to_id},
         possible_duplicates=possible_duplicates(patient),

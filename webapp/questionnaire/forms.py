@@ -4,80 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
     Field,
     RadioField,
-    SelectChoice,
     SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-
-def _choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-AGE_RANGES = _choices(*((r, r) for r in ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")))
-GENDERS = _choices(
-    ("female", "Female"),
-    ("male", "Male"),
-    ("other", "Another gender"),
-    ("undisclosed", "Prefer not to say"),
+from webapp.patients.contact import normalise_email, read_phone
+from webapp.questionnaire.questions import (
+    AGE_RANGES,
+    AREAS,
+    DETAIL_MAX,
+    FAMILY,
+    GENDERS,
+    MEDICAL_QUESTIONS,
+    NONE_OR_YES,
+    ONSET,
+    STARTED,
+    TREATMENTS,
 )
-NONE_OR_YES = _choices(("none", "None"), ("yes", "Yes"))
-STARTED = _choices(
-    ("under_1", "Less than 1 year ago"),
-    ("1_2", "1–2 years ago"),
-    ("2_5", "2–5 years ago"),
-    ("5_10", "5–10 years ago"),
-    ("over_10", "More than 10 years ago"),
-)
-ONSET = _choices(("sudden", "Suddenly"), ("gradual", "Gradually"))
-AREAS = _choices(
-    ("hairline", "Hairline"),
-    ("temples", "Temples"),
-    ("crown", "Crown"),
-    ("top", "Top"),
-    ("diffuse", "Diffuse (all over)"),
-)
-FAMILY = _choices(("father", "Father's side"), ("mother", "Mother's side"), ("none", "None"))
-TREATMENTS = _choices(
-    ("minoxidil", "Minoxidil"),
-    ("finasteride", "Finasteride"),
-    ("prp", "PRP"),
-    ("transplant", "Previous transplant"),
-    ("other", "Other"),
-)
-DETAIL_MAX = 2000
-
-# The medical questions: (name, question, examples for the details).
-MEDICAL_QUESTIONS = [
-    (
-        "conditions",
-        "Do you have any medical conditions?",
-        "For example diabetes, thyroid disease, an autoimmune disease, anaemia.",
-    ),
-    (
-        "medications",
-        "Do you take any medications or supplements?",
-        "Name them, especially blood thinners.",
-    ),
-    ("allergies", "Do you have any allergies?", "To medicines, anaesthetics, latex, foods."),
-    ("surgeries", "Have you had surgery before?", "Which operations, and when."),
-    (
-        "recent_events",
-        "Any illness, surgery or major stress in the last six months?",
-        "What happened, and when.",
-    ),
-]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -102,15 +55,18 @@ def _details_required_when_yes(answer_field: str) -> Any:
     return check
 
 
+def _readable_email(form: FlaskForm, field: Field) -> None:
+    """An email the clinic reads as an address, as the webhook reads a booking's email."""
+    if normalise_email(field.data) is None:
+        raise ValidationError("Enter a valid email address.")
+
+
 def _possible_phone(form: FlaskForm, field: Field) -> None:
-    """An optional phone, written with its country code."""
+    """An optional phone the clinic can read, as the webhook reads a booking's phone."""
     if not (field.data or "").strip():
         return
-    try:
-        number = phonenumbers.parse(field.data, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_possible_number(number):
+    phone = read_phone(field.data)
+    if phone is None or phone.e164 is None:
         raise ValidationError(
             "Enter the number with its country code, for example +44 7700 900123."
         )
@@ -194,8 +150,12 @@ for _name, _question, _examples in MEDICAL_QUESTIONS:
     )
 
 
-class NewPatientQuestionnaireForm(QuestionnaireForm):
-    """For a booking link that arrives before the booking itself: who is answering."""
+class PendingBookingForm(QuestionnaireForm):
+    """For a booking link opened before the booking itself arrived: who is answering.
+
+    What is typed here is kept with the answers for the consultant to see; it never finds,
+    creates or changes a patient.
+    """
 
     name = StringField(
         "Your name",
@@ -207,8 +167,8 @@ class NewPatientQuestionnaireForm(QuestionnaireForm):
         filters=[_strip],
         validators=[
             DataRequired("We need your email."),
-            Email("Enter a valid email address."),
             Length(max=320),
+            _readable_email,
         ],
     )
     phone = TelField(
@@ -216,53 +176,3 @@ class NewPatientQuestionnaireForm(QuestionnaireForm):
         filters=[_strip],
         validators=[Optional(), _possible_phone, Length(max=40)],
     )
-
-
-# The answers a submission stores, grouped as the form shows them.
-SECTIONS = {
-    "Basic": ["country", "age_range", "gender"],
-    "Medical": [field for name, *_ in MEDICAL_QUESTIONS for field in (name, f"{name}_details")],
-    "Hair loss": [
-        "hair_loss_started",
-        "hair_loss_onset",
-        "hair_loss_areas",
-        "family_history",
-        "previous_treatments",
-        "treatment_results",
-        "goals",
-    ],
-}
-ANSWER_FIELDS = [field for fields in SECTIONS.values() for field in fields]
-MEDICAL_FIELDS = set(SECTIONS["Medical"])
-
-
-def describe_answers(answers: dict[str, Any]) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    """Stored answers in words, grouped as the form shows them.
-
-    Returns ``[(section, [(field name, question, answer), ...]), ...]``; details of a
-    medical question are folded into its answer.
-    """
-    form = QuestionnaireForm(meta={"csrf": False}, formdata=None)
-    described = []
-    for section, names in SECTIONS.items():
-        rows = []
-        for name in names:
-            if name.endswith("_details"):
-                continue
-            field = form[name]
-            text = _answer_words(field, answers.get(name))
-            details = answers.get(f"{name}_details")
-            if details:
-                text = f"{text}: {details}"
-            rows.append((name, str(field.label.text), text))
-        described.append((section, rows))
-    return described
-
-
-def _answer_words(field: Field, value: Any) -> str:
-    choices = {choice.value: choice.label for choice in getattr(field, "choices", None) or []}
-    if isinstance(value, list):
-        return ", ".join(str(choices.get(item, item)) for item in value) or "—"
-    if value in (None, ""):
-        return "—"
-    return str(choices.get(value, value))

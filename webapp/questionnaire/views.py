@@ -1,31 +1,33 @@
-"""``/questionnaire/<token>``: the patient's form, open without a login."""
+"""``/questionnaire/<token>``: the patient's form, open without a login; and
+``flask questionnaire purge-pending`` for the daily timer."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+import click
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db, limiter
-from webapp.patients.matching import ContactDetails, normalise_email, normalise_phone
-from webapp.questionnaire.forms import (
-    MEDICAL_QUESTIONS,
-    NewPatientQuestionnaireForm,
-    QuestionnaireForm,
-)
-from webapp.questionnaire.services import (
+from webapp.models import utcnow
+from webapp.patients.contact import ContactDetails, contact_details
+from webapp.questionnaire.forms import PendingBookingForm, QuestionnaireForm
+from webapp.questionnaire.history import patient_questionnaire
+from webapp.questionnaire.links import (
     BOOKING_UID,
     LINK_MAX_AGE,
     LinkExpiredError,
     LinkInvalidError,
-    answers_from_form,
     resolve_access,
-    submit_questionnaire,
 )
+from webapp.questionnaire.questions import MEDICAL_QUESTIONS
+from webapp.questionnaire.submissions import answers_from_form, purge_pending, submit_questionnaire
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("questionnaire", __name__)
+# The patient page (webapp.patients) shows the questionnaire through this global.
+bp.add_app_template_global(patient_questionnaire, "questionnaire_history")
 
 
 @bp.get("/questionnaire")
@@ -56,8 +58,9 @@ def thanks() -> str:
 def fill(token: str) -> Response | tuple[str, int]:
     """Show the questionnaire; on a valid submission record it and thank the patient.
 
-    A form with errors comes back with everything the patient typed and a reason beside
-    each field that needs attention.
+    A signed link shows the patient's earlier answers; a booking uid never does. A form
+    with errors comes back with everything the patient typed and a reason beside each
+    field that needs attention.
     """
     try:
         access = resolve_access(token)
@@ -66,14 +69,20 @@ def fill(token: str) -> Response | tuple[str, int]:
     except LinkInvalidError:
         abort(404, "This questionnaire link is not valid. Check that it was copied whole.")
 
-    form = QuestionnaireForm() if access.patient else NewPatientQuestionnaireForm()
+    if access.patient is None:
+        form: QuestionnaireForm = PendingBookingForm()
+    elif request.method == "GET":
+        form = QuestionnaireForm(data=access.earlier_answers)
+    else:
+        form = QuestionnaireForm()
     if form.validate_on_submit():
-        submission = submit_questionnaire(access, answers_from_form(form.data), _identity(form))
+        submission = submit_questionnaire(access, answers_from_form(form.data), _typed(form))
         db.session.commit()
         logger.info(
-            "questionnaire submission %s for patient %s",
+            "questionnaire submission %s for patient %s (booking %s)",
             submission.id,
-            submission.patient_profile_id,
+            submission.patient_profile_id or "pending",
+            submission.cal_booking_uid,
         )
         return redirect(url_for("questionnaire.thanks"))
     status = 400 if request.method == "POST" else 200
@@ -82,13 +91,20 @@ def fill(token: str) -> Response | tuple[str, int]:
     ), status
 
 
-def _identity(form: QuestionnaireForm) -> ContactDetails | None:
-    """Who is answering, when the form asked (a booking we have not received yet)."""
-    if not isinstance(form, NewPatientQuestionnaireForm):
+def _typed(form: QuestionnaireForm) -> ContactDetails | None:
+    """Who the person answering says they are, when the form asked (booking not arrived)."""
+    if not isinstance(form, PendingBookingForm):
         return None
-    return ContactDetails(
-        email=normalise_email(form.email.data),
-        name=(form.name.data or "").strip() or None,
-        phone=normalise_phone(form.phone.data, current_app.config["PHONE_DEFAULT_REGION"]),
-        location=(form.country.data or "").strip() or None,
-    )
+    return contact_details(form.email.data, form.name.data, [form.phone.data or ""])
+
+
+@bp.cli.command("purge-pending")
+def purge_pending_command() -> None:
+    """Delete pending answers whose booking Cal.com never confirmed within 30 days.
+
+    Meant for a daily timer; prints how many it deleted and their ids.
+    """
+    deleted = purge_pending(utcnow())
+    db.session.commit()
+    listed = f": {', '.join(map(str, deleted))}" if deleted else ""
+    click.echo(f"deleted {len(deleted)} pending questionnaire submissions{listed}")

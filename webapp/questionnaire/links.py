@@ -1,0 +1,130 @@
+"""The two ways to the questionnaire and what each may show.
+
+A patient reaches the form by the booking uid (Cal.com's redirect after booking, which can
+beat the webhook) or by a signed link a consultant copied from the patient page. A uid is
+no secret, so it may greet the booker of a booking we have by first name but never shows
+what is stored; only a signed link shows the patient's earlier answers. A uid we have no
+booking for leads to no one: its answers wait, pending, for Cal.com's delivery.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Consultation, PatientProfile
+
+LINK_SALT = "questionnaire-link"
+LINK_MAX_AGE = timedelta(days=30)
+BOOKING_UID = re.compile(r"^[A-Za-z0-9_-]{6,100}$")
+
+
+class LinkInvalidError(LookupError):
+    """The link is neither a booking uid nor a link we signed."""
+
+
+class LinkExpiredError(LookupError):
+    """A link we signed, but older than ``LINK_MAX_AGE``."""
+
+
+@dataclass(frozen=True)
+class QuestionnaireAccess:
+    """What a questionnaire link leads to: a patient, or a booking not received yet."""
+
+    patient: PatientProfile | None
+    consultation: Consultation | None
+    booking_uid: str | None
+    signed: bool = False
+
+    @property
+    def first_name(self) -> str | None:
+        """The name to greet the patient with, when the booking or the link names them."""
+        if self.patient is None or not self.patient.name:
+            return None
+        return self.patient.name.split()[0]
+
+    @property
+    def earlier_answers(self) -> dict[str, Any] | None:
+        """The patient's latest answers, to fill the form with; only for a signed link."""
+        if not self.signed or self.patient is None:
+            return None
+        return self.patient.questionnaire_answers
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def questionnaire_token(patient: PatientProfile) -> str:
+    """A signed token bound to ``patient``, valid for ``LINK_MAX_AGE``."""
+    return _serializer().dumps({"patient": patient.id})
+
+
+def resolve_access(token: str) -> QuestionnaireAccess:
+    """Read a questionnaire link: a token we signed, or a Cal.com booking uid.
+
+    Raises ``LinkExpiredError`` for an expired signed token and ``LinkInvalidError`` for a
+    tampered one or anything that cannot be a booking uid.
+    """
+    if "." in token:
+        return _access_by_signed_token(token)
+    if not BOOKING_UID.match(token):
+        raise LinkInvalidError("not a booking uid")
+    consultation = consultation_of(token)
+    if consultation is None:
+        return QuestionnaireAccess(None, None, token)  # greet no one: anyone can invent a uid
+    return QuestionnaireAccess(consultation.patient, consultation, token)
+
+
+def consultation_of(booking_uid: str) -> Consultation | None:
+    """The consultation of a booking uid, once Cal.com's delivery has arrived.
+
+    A seated booking's uid is shared by every seat holder, so it names no one: ``None``.
+    """
+    return db.session.scalar(
+        select(Consultation).where(
+            Consultation.cal_booking_uid == booking_uid, Consultation.seat_key == ""
+        )
+    )
+
+
+def seats_of(booking_uid: str) -> list[Consultation]:
+    """The seat holders' consultations of a seated booking uid (empty for any other)."""
+    return list(
+        db.session.scalars(
+            select(Consultation).where(
+                Consultation.cal_booking_uid == booking_uid, Consultation.seat_key != ""
+            )
+        )
+    )
+
+
+def _access_by_signed_token(token: str) -> QuestionnaireAccess:
+    try:
+        data = _serializer().loads(token, max_age=int(LINK_MAX_AGE.total_seconds()))
+    except SignatureExpired:
+        raise LinkExpiredError("the link has expired") from None
+    except BadSignature:
+        raise LinkInvalidError("the link was not signed by us") from None
+    patient_id = data.get("patient") if isinstance(data, dict) else None
+    patient = db.session.get(PatientProfile, patient_id) if isinstance(patient_id, int) else None
+    if patient is None:
+        raise LinkInvalidError("the link names no patient of ours")
+    return QuestionnaireAccess(patient, next_consultation(patient), None, signed=True)
+
+
+def next_consultation(patient: PatientProfile) -> Consultation | None:
+    """The consultation an answer sent today is for: the latest one booked."""
+    return db.session.scalar(
+        select(Consultation)
+        .where(Consultation.patient_profile_id == patient.id)
+        .order_by(Consultation.start_time.desc().nulls_last(), Consultation.id.desc())
+        .limit(1)
+    )
