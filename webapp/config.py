@@ -115,6 +115,9 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "PHONE_DEFAULT_REGION": (env.get("PHONE_DEFAULT_REGION") or "").upper() or None,
         "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE", "Europe/Istanbul"),
         "RATELIMIT_STORAGE_URI": limit_store or "memory://",
+        # While the shared store is unreachable each worker counts alone rather than every
+        # sign-in failing; it logs a warning and goes back to the store when it answers.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
-from urllib.parse import urljoin, urlsplit
+import uuid
+from collections.abc import Callable, Iterator
+from http.cookiejar import CookieJar
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.request import HTTPCookieProcessor, OpenerDirector, build_opener
 
 import pytest
+import redis
 from sqlalchemy import event
 
 from tests.conftest import CONSULTANT_EMAIL, CONSULTANT_PASSWORD, csrf_token_from, log_in
+from webapp import create_app
 from webapp.auth.sessions import ABSOLUTE_LIMIT, IDLE_LIMIT
 from webapp.extensions import db
 
 IDLE_POLL = "/dashboard/updates?cursor=%7C0"
+# Redis runs here and in CI; a run's keys carry a prefix of their own and are deleted after.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def age_session(client, *, seen: float = 0, login: float = 0) -> None:
@@ -356,6 +368,101 @@ def test_login_attempts_are_limited_per_address_across_accounts(client, consulta
 
     assert response.status_code == 429
     assert "nobody" not in response.get_data(as_text=True)
+
+
+def serve_worker(settings: dict[str, Any], ports: Any) -> None:
+    """One worker as gunicorn would fork it: a process and an app of its own, on a free port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, create_app(settings))
+    ports.put(server.server_port)
+    server.serve_forever()
+
+
+@pytest.fixture
+def start_workers(app, consultant) -> Iterator[Callable[..., list[str]]]:
+    """Start worker processes serving this test's database; yields a starter of base URLs."""
+    spawn = multiprocessing.get_context("spawn")
+    processes = []
+
+    def start(count: int, **overrides: str) -> list[str]:
+        settings = {
+            name: app.config[name]
+            for name in ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SECRET_KEY")
+        } | overrides
+        ports = spawn.Queue()
+        for _ in range(count):
+            process = spawn.Process(target=serve_worker, args=(settings, ports), daemon=True)
+            process.start()
+            processes.append(process)
+        return [f"http://127.0.0.1:{ports.get(timeout=60)}" for _ in range(count)]
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def attempt_login(browser: OpenerDirector, base_url: str, password: str) -> int:
+    """A sign-in through the real form on the worker at ``base_url``; returns the status."""
+    with browser.open(f"{base_url}/login", timeout=30) as page:
+        token = csrf_token_from(page.read().decode())
+    form = {"email": CONSULTANT_EMAIL, "password": password, "csrf_token": token}
+    try:
+        with browser.open(f"{base_url}/login", urlencode(form).encode(), timeout=30) as answer:
+            return answer.status
+    except HTTPError as refused:
+        return refused.code
+
+
+def redis_keys(prefix: str) -> list[bytes]:
+    with redis.Redis.from_url(REDIS_URL) as store:
+        return list(store.scan_iter(match=f"*{prefix}*"))
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A rate-limit key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
+    keys = redis_keys(prefix)
+    if keys:
+        with redis.Redis.from_url(REDIS_URL) as store:
+            store.delete(*keys)
+
+
+def test_a_shared_store_makes_every_worker_count_the_same_attempts(start_workers, redis_prefix):
+    workers = start_workers(2, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix)
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    statuses = [attempt_login(attacker, workers[i % 2], "wrong password!") for i in range(8)]
+
+    assert statuses == [401] * 5 + [429] * 3
+    assert attempt_login(attacker, workers[0], CONSULTANT_PASSWORD) == 429
+    assert attempt_login(attacker, workers[1], CONSULTANT_PASSWORD) == 429
+    assert redis_keys(redis_prefix)
+
+
+def test_with_memory_each_worker_counts_alone_which_is_why_production_refuses_it(start_workers):
+    workers = start_workers(2, RATELIMIT_STORAGE_URI="memory://")
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    statuses = [attempt_login(attacker, workers[i % 2], "wrong password!") for i in range(12)]
+
+    assert statuses == [401] * 10 + [429] * 2
+
+
+def test_while_the_shared_store_is_down_sign_in_works_and_each_worker_still_limits(
+    start_workers,
+):
+    (worker,) = start_workers(1, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    consultant_browser = build_opener(HTTPCookieProcessor(CookieJar()))
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    assert attempt_login(consultant_browser, worker, CONSULTANT_PASSWORD) == 200  # the dashboard
+    statuses = [attempt_login(attacker, worker, "wrong password!") for _ in range(6)]
+
+    assert statuses == [401] * 5 + [429]
 
 
 def test_session_cookie_flags(client, consultant):
