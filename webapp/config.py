@@ -62,7 +62,7 @@ def _production_problems(secret_key: str, webhook_secret: str, limit_store: str)
     ]
     if missing:
         problems.append(f"production needs {' and '.join(missing)} in the environment")
-    elif len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+    if secret_key and len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
         problems.append(
             f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long "
             "(python3 -c 'import secrets; print(secrets.token_hex(32))' makes one)"

@@ -58,10 +58,11 @@ def test_production_refuses_a_rate_limit_store_each_worker_keeps_alone(tmp_path,
 
 def test_production_names_every_problem_at_once(tmp_path):
     with pytest.raises(ConfigError) as refused:
-        load_settings(tmp_path, {"APP_ENV": "production", "CAL_WEBHOOK_SECRET": "w"})
+        load_settings(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "short"})
 
     message = str(refused.value)
-    assert "SECRET_KEY" in message
+    assert "needs CAL_WEBHOOK_SECRET" in message
+    assert "SECRET_KEY must be at least 32 bytes" in message
     assert "RATELIMIT_STORAGE_URI" in message
 
 
