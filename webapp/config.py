@@ -7,8 +7,12 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production", "testing")
+MIN_SECRET_KEY_BYTES = 32
+# Flask-Limiter stores that keep their counters inside one process.
+PER_PROCESS_LIMIT_STORES = ("", "memory")
 
 
 class ConfigError(RuntimeError):
@@ -48,33 +52,56 @@ def engine_options(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
 
 
+def _production_problems(secret_key: str, webhook_secret: str, limit_store: str) -> list[str]:
+    """What keeps these settings from serving production safely; empty when nothing does."""
+    problems = []
+    missing = [
+        name
+        for name, value in (("SECRET_KEY", secret_key), ("CAL_WEBHOOK_SECRET", webhook_secret))
+        if not value
+    ]
+    if missing:
+        problems.append(f"production needs {' and '.join(missing)} in the environment")
+    if secret_key and len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+        problems.append(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long "
+            "(python3 -c 'import secrets; print(secrets.token_hex(32))' makes one)"
+        )
+    if urlsplit(limit_store).scheme in PER_PROCESS_LIMIT_STORES:
+        problems.append(
+            "RATELIMIT_STORAGE_URI must name a store every worker and host shares, such as "
+            "redis://127.0.0.1:6379/0; with memory:// each worker counts sign-in attempts "
+            "alone, so the limits do not hold"
+        )
+    return problems
+
+
 def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment.
 
     Raises ``ConfigError`` when ``APP_ENV`` is unknown, or when production lacks
-    ``SECRET_KEY`` or ``CAL_WEBHOOK_SECRET``.
+    ``SECRET_KEY`` or ``CAL_WEBHOOK_SECRET``, has a ``SECRET_KEY`` shorter than 32 bytes,
+    or keeps rate-limit counters per process (``RATELIMIT_STORAGE_URI`` unset or
+    ``memory://``). The message names every problem at once.
     """
     env = os.environ if environ is None else environ
     app_env = env.get("APP_ENV", "development")
     if app_env not in ENVIRONMENTS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
 
-    secret_key = env.get("SECRET_KEY")
-    webhook_secret = env.get("CAL_WEBHOOK_SECRET")
+    secret_key = env.get("SECRET_KEY", "")
+    webhook_secret = env.get("CAL_WEBHOOK_SECRET", "")
+    limit_store = env.get("RATELIMIT_STORAGE_URI", "")
     if app_env == "production":
-        missing = [
-            name
-            for name, value in (("SECRET_KEY", secret_key), ("CAL_WEBHOOK_SECRET", webhook_secret))
-            if not value
-        ]
-        if missing:
-            raise ConfigError(f"production needs {' and '.join(missing)} in the environment")
+        problems = _production_problems(secret_key, webhook_secret, limit_store)
+        if problems:
+            raise ConfigError("; ".join(problems))
     elif app_env == "development":
         secret_key = secret_key or _development_secret(instance_path, "dev-secret-key")
         webhook_secret = webhook_secret or _development_secret(instance_path, "dev-webhook-secret")
     else:
-        secret_key = secret_key or secrets.token_hex(24)
-        webhook_secret = webhook_secret or "test-webhook-secret"
+        secret_key = secret_key or secrets.token_hex(32)
+        webhook_secret = webhook_secret or secrets.token_hex(32)
 
     url = database_url(env.get("DATABASE_URL"), instance_path)
     return {
@@ -87,7 +114,10 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "PHONE_DEFAULT_REGION": (env.get("PHONE_DEFAULT_REGION") or "").upper() or None,
         "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE", "Europe/Istanbul"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": limit_store or "memory://",
+        # While the shared store is unreachable each worker counts alone rather than every
+        # sign-in failing; it logs a warning and goes back to the store when it answers.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.cookiejar import CookieJar
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.request import HTTPCookieProcessor, OpenerDirector, build_opener
 
-from tests.conftest import CONSULTANT_EMAIL, csrf_token_from, log_in
+import pytest
+import redis
+from sqlalchemy import event
+
+from tests.conftest import CONSULTANT_EMAIL, CONSULTANT_PASSWORD, csrf_token_from, log_in
+from webapp import create_app
 from webapp.auth.sessions import ABSOLUTE_LIMIT, IDLE_LIMIT
+from webapp.extensions import db
+
+IDLE_POLL = "/dashboard/updates?cursor=%7C0"
+# Redis runs here and in CI; a run's keys carry a prefix of their own and are deleted after.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def age_session(client, *, seen: float = 0, login: float = 0) -> None:
@@ -37,17 +56,103 @@ def test_login_with_the_right_password_opens_the_dashboard(client, consultant):
     assert client.get("/").status_code == 200
 
 
-def test_login_goes_back_to_the_page_asked_for_but_never_off_site(client, consultant):
+def log_in_with_query(client, query: str):
+    """Log in through the real form posted to ``/login?<query>`` (``query`` sent as is)."""
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    form = {"email": CONSULTANT_EMAIL, "password": "correct horse battery staple"}
+    form = {"email": CONSULTANT_EMAIL, "password": CONSULTANT_PASSWORD, "csrf_token": token}
+    return client.post(f"/login?{query}", data=form)
 
-    response = client.post("/login?next=//evil.example/", data=form | {"csrf_token": token})
 
-    assert response.headers["Location"] == "/"
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").text)})
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=/patients/3", data=form | {"csrf_token": token})
-    assert response.headers["Location"] == "/patients/3"
+def assert_on_site(location: str) -> None:
+    """``location`` leads every browser to a path on this site.
+
+    Browsers drop tabs and newlines, strip leading spaces and control characters and read
+    a backslash as a slash before resolving, so none of these may appear at all.
+    """
+    assert all(char.isprintable() and char not in " \\" for char in location), repr(location)
+    parts = urlsplit(location)
+    assert not parts.scheme and not parts.netloc, location
+    assert parts.path.startswith("/") and not parts.path.startswith("//"), location
+    assert urlsplit(urljoin("https://clinic.example/login", location)).netloc == "clinic.example"
+
+
+EVIL_NEXT = [
+    "//evil.example/",
+    "///evil.example",
+    "%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "/%09/evil.example",
+    "%09//evil.example",
+    "/%0a/evil.example",
+    "/%0d%0a/evil.example",
+    "/%0d%0aSet-Cookie:%20x=1",
+    "/%00/evil.example",
+    "%00//evil.example",
+    "%20//evil.example",
+    "/%20/evil.example",
+    "/%5Cevil.example",
+    "%5C%5Cevil.example",
+    "/%5C/evil.example",
+    "%5C/evil.example",
+    "https://evil.example",
+    "https:evil.example",
+    "http:/evil.example",
+    "HTTPS%3A%2F%2Fevil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt%3Aalert(1)",
+    "%09javascript:alert(1)",
+    "data:text/html,hi",
+    "evil.example",
+    "@evil.example",
+    "/%E2%80%A8/evil.example",
+    "/%C2%85/evil.example",
+    "%E3%80%80//evil.example",
+    "%EF%BC%8F%EF%BC%8Fevil.example",
+    "/%EF%BC%8F/evil.example",
+    "/%7F/evil.example",
+    "/%2509/evil.example",
+    "/%255C/evil.example",
+    "next=/one&next=//evil.example",
+]
+
+
+@pytest.mark.parametrize("evil", EVIL_NEXT)
+def test_login_never_sends_the_consultant_off_site_whatever_next_holds(client, consultant, evil):
+    query = evil if evil.startswith("next=") else f"next={evil}"
+
+    response = log_in_with_query(client, query)
+
+    assert response.status_code == 302
+    assert_on_site(response.headers["Location"])
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        ("next=/patients/3", "/patients/3"),
+        ("next=%2Fpatients%2F3%3Ftab%3Dhistory", "/patients/3?tab=history"),
+        ("next=/%3Ftab%3Dpast%26q%3D%25C3%2596zge", "/?tab=past&q=%C3%96zge"),
+        ("next=/@evil.example", "/@evil.example"),
+        ("", "/"),
+        ("next=", "/"),
+    ],
+)
+def test_login_goes_back_to_the_page_asked_for_on_this_site(client, consultant, query, location):
+    response = log_in_with_query(client, query)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
+
+
+def test_the_page_to_return_to_is_never_taken_off_site_from_htmx_headers(client):
+    response = client.get(
+        IDLE_POLL,
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost//evil.example/x"},
+    )
+
+    assert response.status_code == 401
+    assert "evil" not in response.headers["HX-Redirect"]
 
 
 def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client, consultant):
@@ -92,6 +197,119 @@ def test_htmx_requests_carry_the_csrf_token_in_hx_headers(consultant_client):
         "/logout", headers={"HX-Request": "true", "X-CSRFToken": token}
     )
     assert response.status_code == 302
+
+
+def copy_session_cookie(app, client):
+    """A second client holding a copy of ``client``'s session cookie, as a thief would."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def log_out(client):
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def add_consultant(app, email: str) -> None:
+    from webapp.auth.consultants import create_consultant
+
+    with app.app_context():
+        create_consultant(email, "Dr. Deniz Kaya", CONSULTANT_PASSWORD, "Europe/Istanbul")
+        db.session.commit()
+
+
+def test_a_session_cookie_copied_before_logout_stops_working_at_logout(app, consultant_client):
+    copied = copy_session_cookie(app, consultant_client)
+    assert copied.get("/").status_code == 200
+
+    log_out(consultant_client)
+
+    response = copied.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    poll = copied.get(IDLE_POLL, headers={"HX-Request": "true"})
+    assert poll.status_code == 401
+    assert poll.headers["HX-Redirect"].startswith("/login")
+
+
+def test_logout_ends_the_consultants_sessions_everywhere_but_no_one_elses(app, consultant_client):
+    add_consultant(app, "deniz@clinic.example")
+    colleague = app.test_client()
+    assert log_in(colleague, "deniz@clinic.example").status_code == 302
+    other_device = app.test_client()
+    assert log_in(other_device).status_code == 302
+
+    log_out(consultant_client)
+
+    assert other_device.get("/").status_code == 302
+    assert colleague.get("/").status_code == 200
+    assert log_in(consultant_client).status_code == 302
+    assert consultant_client.get("/").status_code == 200
+    assert colleague.get("/").status_code == 200
+
+
+def test_a_session_without_a_version_is_refused(consultant_client):
+    with consultant_client.session_transaction() as session:
+        del session["session_version"]
+
+    assert consultant_client.get("/").status_code == 302
+
+
+def test_a_new_password_ends_every_session_of_that_consultant(app, runner, consultant_client):
+    add_consultant(app, "deniz@clinic.example")
+    colleague = app.test_client()
+    assert log_in(colleague, "deniz@clinic.example").status_code == 302
+
+    result = runner.invoke(
+        args=[
+            "consultants",
+            "set-password",
+            " Selin@Clinic.example",
+            "--password",
+            "a brand new passphrase",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "selin" not in result.output  # ids in output, like the logs
+    assert consultant_client.get("/").status_code == 302
+    assert colleague.get("/").status_code == 200
+    assert log_in(consultant_client).status_code == 401
+    assert log_in(consultant_client, password="a brand new passphrase").status_code == 302
+
+
+def test_set_password_refuses_a_short_password_and_an_unknown_email(runner, consultant_client):
+    short = runner.invoke(
+        args=["consultants", "set-password", CONSULTANT_EMAIL, "--password", "short"]
+    )
+    unknown = runner.invoke(
+        args=["consultants", "set-password", "x@clinic.example", "--password", "long enough pw"]
+    )
+
+    assert short.exit_code != 0 and "at least 12" in short.output
+    assert unknown.exit_code != 0 and "no consultant" in unknown.output
+    assert consultant_client.get("/").status_code == 200
+
+
+def test_the_idle_poll_reads_the_consultant_once_and_writes_nothing(app, consultant_client):
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = consultant_client.get(IDLE_POLL, headers={"HX-Request": "true"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 204
+    assert len([sql for sql in statements if "from consultants" in sql]) == 1, statements
+    writes = ("insert", "update", "delete")
+    assert not [sql for sql in statements if sql.startswith(writes)], statements
 
 
 def test_a_session_idle_for_thirty_minutes_is_expired(consultant_client):
@@ -150,6 +368,101 @@ def test_login_attempts_are_limited_per_address_across_accounts(client, consulta
 
     assert response.status_code == 429
     assert "nobody" not in response.get_data(as_text=True)
+
+
+def serve_worker(settings: dict[str, Any], ports: Any) -> None:
+    """One worker as gunicorn would fork it: a process and an app of its own, on a free port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, create_app(settings))
+    ports.put(server.server_port)
+    server.serve_forever()
+
+
+@pytest.fixture
+def start_workers(app, consultant) -> Iterator[Callable[..., list[str]]]:
+    """Start worker processes serving this test's database; yields a starter of base URLs."""
+    spawn = multiprocessing.get_context("spawn")
+    processes = []
+
+    def start(count: int, **overrides: str) -> list[str]:
+        settings = {
+            name: app.config[name]
+            for name in ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SECRET_KEY")
+        } | overrides
+        ports = spawn.Queue()
+        for _ in range(count):
+            process = spawn.Process(target=serve_worker, args=(settings, ports), daemon=True)
+            process.start()
+            processes.append(process)
+        return [f"http://127.0.0.1:{ports.get(timeout=60)}" for _ in range(count)]
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def attempt_login(browser: OpenerDirector, base_url: str, password: str) -> int:
+    """A sign-in through the real form on the worker at ``base_url``; returns the status."""
+    with browser.open(f"{base_url}/login", timeout=30) as page:
+        token = csrf_token_from(page.read().decode())
+    form = {"email": CONSULTANT_EMAIL, "password": password, "csrf_token": token}
+    try:
+        with browser.open(f"{base_url}/login", urlencode(form).encode(), timeout=30) as answer:
+            return answer.status
+    except HTTPError as refused:
+        return refused.code
+
+
+def redis_keys(prefix: str) -> list[bytes]:
+    with redis.Redis.from_url(REDIS_URL) as store:
+        return list(store.scan_iter(match=f"*{prefix}*"))
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A rate-limit key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
+    keys = redis_keys(prefix)
+    if keys:
+        with redis.Redis.from_url(REDIS_URL) as store:
+            store.delete(*keys)
+
+
+def test_a_shared_store_makes_every_worker_count_the_same_attempts(start_workers, redis_prefix):
+    workers = start_workers(2, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix)
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    statuses = [attempt_login(attacker, workers[i % 2], "wrong password!") for i in range(8)]
+
+    assert statuses == [401] * 5 + [429] * 3
+    assert attempt_login(attacker, workers[0], CONSULTANT_PASSWORD) == 429
+    assert attempt_login(attacker, workers[1], CONSULTANT_PASSWORD) == 429
+    assert redis_keys(redis_prefix)
+
+
+def test_with_memory_each_worker_counts_alone_which_is_why_production_refuses_it(start_workers):
+    workers = start_workers(2, RATELIMIT_STORAGE_URI="memory://")
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    statuses = [attempt_login(attacker, workers[i % 2], "wrong password!") for i in range(12)]
+
+    assert statuses == [401] * 10 + [429] * 2
+
+
+def test_while_the_shared_store_is_down_sign_in_works_and_each_worker_still_limits(
+    start_workers,
+):
+    (worker,) = start_workers(1, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    consultant_browser = build_opener(HTTPCookieProcessor(CookieJar()))
+    attacker = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    assert attempt_login(consultant_browser, worker, CONSULTANT_PASSWORD) == 200  # the dashboard
+    statuses = [attempt_login(attacker, worker, "wrong password!") for _ in range(6)]
+
+    assert statuses == [401] * 5 + [429]
 
 
 def test_session_cookie_flags(client, consultant):

@@ -6,6 +6,13 @@ import pytest
 
 from webapp.config import ConfigError, database_url, load_settings
 
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "k" * 32,
+    "CAL_WEBHOOK_SECRET": "w",
+    "RATELIMIT_STORAGE_URI": "redis://10.0.0.5:6379/0",
+}
+
 
 def test_production_refuses_to_start_without_its_secrets(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY and CAL_WEBHOOK_SECRET"):
@@ -13,13 +20,68 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path):
 
 
 def test_production_takes_its_secrets_from_the_environment_and_secures_cookies(tmp_path):
-    settings = load_settings(
-        tmp_path, {"APP_ENV": "production", "SECRET_KEY": "k" * 32, "CAL_WEBHOOK_SECRET": "w"}
-    )
+    settings = load_settings(tmp_path, PRODUCTION)
 
     assert settings["SECRET_KEY"] == "k" * 32
     assert settings["CAL_WEBHOOK_SECRET"] == "w"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://10.0.0.5:6379/0"
     assert settings["SESSION_COOKIE_SECURE"] is True
+    assert not list(tmp_path.iterdir())  # nothing written outside development
+
+
+@pytest.mark.parametrize("secret_key", ["k" * 31, "short", "é" * 15])
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(tmp_path, secret_key):
+    with pytest.raises(ConfigError, match="SECRET_KEY must be at least 32 bytes"):
+        load_settings(tmp_path, PRODUCTION | {"SECRET_KEY": secret_key})
+
+
+def test_a_secret_key_of_32_bytes_in_fewer_characters_is_enough(tmp_path):
+    settings = load_settings(tmp_path, PRODUCTION | {"SECRET_KEY": "é" * 16})
+
+    assert settings["SECRET_KEY"] == "é" * 16
+
+
+@pytest.mark.parametrize("store", [None, "", "memory://", "memory:///"])
+def test_production_refuses_a_rate_limit_store_each_worker_keeps_alone(tmp_path, store):
+    environ = {name: value for name, value in PRODUCTION.items() if name != "RATELIMIT_STORAGE_URI"}
+    if store is not None:
+        environ["RATELIMIT_STORAGE_URI"] = store
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path, environ)
+
+    message = str(refused.value)
+    assert "RATELIMIT_STORAGE_URI" in message
+    assert "redis://" in message
+    assert "each worker counts" in message
+
+
+def test_production_names_every_problem_at_once(tmp_path):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "short"})
+
+    message = str(refused.value)
+    assert "needs CAL_WEBHOOK_SECRET" in message
+    assert "SECRET_KEY must be at least 32 bytes" in message
+    assert "RATELIMIT_STORAGE_URI" in message
+
+
+@pytest.mark.parametrize("app_env", ["development", "testing"])
+def test_development_and_testing_count_attempts_in_memory_by_default(tmp_path, app_env):
+    settings = load_settings(tmp_path, {"APP_ENV": app_env})
+
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_testing_makes_up_a_random_webhook_secret_unless_one_is_given(tmp_path):
+    first = load_settings(tmp_path, {"APP_ENV": "testing"})
+    second = load_settings(tmp_path, {"APP_ENV": "testing"})
+    given = load_settings(tmp_path, {"APP_ENV": "testing", "CAL_WEBHOOK_SECRET": "from-env"})
+
+    assert first["CAL_WEBHOOK_SECRET"] != second["CAL_WEBHOOK_SECRET"]
+    assert len(first["CAL_WEBHOOK_SECRET"]) >= 32
+    assert "test-webhook-secret" not in (first["CAL_WEBHOOK_SECRET"], second["CAL_WEBHOOK_SECRET"])
+    assert given["CAL_WEBHOOK_SECRET"] == "from-env"
     assert not list(tmp_path.iterdir())  # nothing written outside development
 
 

@@ -1,4 +1,4 @@
-"""``flask consultants create``."""
+"""``flask consultants create`` and ``flask consultants set-password``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from webapp.auth.consultants import ConsultantError, create_consultant
+from webapp.auth.consultants import (
+    ConsultantError,
+    create_consultant,
+    find_consultant,
+    set_password,
+)
 from webapp.extensions import db
 
 consultants = AppGroup("consultants", help="Consultant logins.")
@@ -33,6 +38,28 @@ def create(email: str, name: str, password: str, timezone: str | None) -> None:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"consultant {consultant.id} created: {consultant.email}")
+
+
+@consultants.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given.",
+)
+def set_password_command(email: str, password: str) -> None:
+    """Give a consultant a new password; every session they have ends."""
+    consultant = find_consultant(email)
+    if consultant is None:
+        raise click.ClickException("no consultant has this email")
+    try:
+        set_password(consultant, password)
+    except ConsultantError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"consultant {consultant.id}: new password set, every session ended")
 
 
 def register(app: Flask) -> None:

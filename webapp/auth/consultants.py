@@ -1,4 +1,4 @@
-"""Consultant accounts: creation and password checks (Argon2id)."""
+"""Consultant accounts: creation, passwords (Argon2id) and password checks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from webapp.auth.sessions import end_every_session
 from webapp.extensions import db
 from webapp.models import Consultant
 from webapp.patients.matching import normalise_email
@@ -31,21 +32,39 @@ def create_consultant(email: str, name: str, password: str, timezone: str) -> Co
         raise ConsultantError("the email is not a valid address")
     if not name.strip():
         raise ConsultantError("the name is empty")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConsultantError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = _password_hash(password)
     if find_consultant(normalised) is not None:
         raise ConsultantError("a consultant with this email exists")
     consultant = Consultant(
-        email=normalised, name=name.strip(), password_hash=_hasher.hash(password), timezone=timezone
+        email=normalised, name=name.strip(), password_hash=password_hash, timezone=timezone
     )
     db.session.add(consultant)
     db.session.flush()
     return consultant
 
 
+def set_password(consultant: Consultant, password: str) -> None:
+    """Give ``consultant`` a new password and end every session they have; flushes.
+
+    Raises ``ConsultantError`` for a password shorter than ``MIN_PASSWORD_LENGTH``.
+    """
+    consultant.password_hash = _password_hash(password)
+    end_every_session(consultant)
+
+
+def _password_hash(password: str) -> str:
+    """The Argon2id hash of an acceptable password; raises ``ConsultantError`` for a short one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConsultantError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
 def find_consultant(email: str) -> Consultant | None:
-    """The consultant with this (normalised) email, if any."""
-    return db.session.scalar(select(Consultant).where(Consultant.email == email))
+    """The consultant with this email (as typed: it is normalised here), if any."""
+    normalised = normalise_email(email)
+    if normalised is None:
+        return None
+    return db.session.scalar(select(Consultant).where(Consultant.email == normalised))
 
 
 def authenticate(email: str, password: str) -> Consultant | None:
@@ -53,7 +72,7 @@ def authenticate(email: str, password: str) -> Consultant | None:
 
     Takes about as long whether or not the email exists, so timing tells nothing.
     """
-    consultant = find_consultant(normalise_email(email) or "")
+    consultant = find_consultant(email)
     try:
         _hasher.verify(consultant.password_hash if consultant else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -1,4 +1,5 @@
-"""Consultant sessions: 30 minutes idle, 12 hours at most, and polling is not activity."""
+"""Consultant sessions: 30 minutes idle, 12 hours at most, polling is not activity, and
+logging out ends a session on the server too (a copied cookie stops working)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Response, flash, redirect, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from webapp.extensions import db
 from webapp.models import Consultant
@@ -16,20 +17,31 @@ IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=12)
 # Endpoints the browser calls on its own; they must not keep a session alive.
 BACKGROUND_ENDPOINTS = {"dashboard.updates"}
+# The consultant's ``session_version`` when the session began.
+SESSION_VERSION_KEY = "session_version"
 
 
 def load_consultant(consultant_id: str) -> Consultant | None:
-    """The consultant a session names (Flask-Login's user loader); ``None`` logs them out."""
+    """The consultant a session names (Flask-Login's user loader); ``None`` logs them out.
+
+    A session whose version is not the consultant's current one was ended on the server
+    (logout, new password) and names no one. The check reads the row loaded anyway, so
+    it costs no query.
+    """
     try:
-        return db.session.get(Consultant, int(consultant_id))
+        consultant = db.session.get(Consultant, int(consultant_id))
     except ValueError:
         return None
+    if consultant is None or session.get(SESSION_VERSION_KEY) != consultant.session_version:
+        return None
+    return consultant
 
 
 def start_session(consultant: Consultant) -> None:
     """Log ``consultant`` in with a fresh session (no fixation) and start both clocks."""
     session.clear()
     login_user(consultant)
+    session[SESSION_VERSION_KEY] = consultant.session_version
     now = time.time()
     session["login_at"] = now
     session["seen_at"] = now
@@ -37,9 +49,22 @@ def start_session(consultant: Consultant) -> None:
 
 
 def end_session() -> None:
-    """Log out and forget everything in the session."""
+    """Log out and forget everything in this browser's session."""
     logout_user()
     session.clear()
+
+
+def end_every_session(consultant: Consultant) -> None:
+    """End every session ``consultant`` has, on every device, at their next request; flushes."""
+    consultant.session_version = Consultant.session_version + 1
+    db.session.flush()
+
+
+def log_out() -> None:
+    """Log the consultant out here, and make any copy of the session cookie useless; flushes."""
+    if current_user.is_authenticated:
+        end_every_session(current_user._get_current_object())
+    end_session()
 
 
 def session_has_expired(now: float | None = None) -> bool:
@@ -91,4 +116,21 @@ def _return_path(is_htmx: bool) -> str | None:
         path = request.full_path.rstrip("?")
     else:
         path = ""
-    return path if path.startswith("/") and path != "/" else None
+    return path if path != "/" and local_path(path) else None
+
+
+def local_path(target: str | None) -> str | None:
+    r"""``target`` if every browser reads it as a path on this site, else ``None``.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading control characters
+    and spaces, and read a backslash as a slash: ``/<TAB>/evil.example`` and
+    ``/\evil.example`` both lead to another host. A target holding any of these, or any
+    other unprintable character, is refused rather than cleaned; what is left must split
+    into no scheme, no host and a path that starts with exactly one slash.
+    """
+    if not target or any(not char.isprintable() or char in " \\" for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return None
+    return target

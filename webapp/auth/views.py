@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.consultants import authenticate
 from webapp.auth.forms import LoginForm
-from webapp.auth.sessions import end_session, start_session
+from webapp.auth.sessions import local_path, log_out, start_session
 from webapp.extensions import db, limiter
 from webapp.patients.matching import normalise_email
 
@@ -41,7 +41,7 @@ def login() -> Response | tuple[str, int]:
         if consultant is not None:
             start_session(consultant)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_path(request.args.get("next")) or url_for("dashboard.index"))
         return render_template("auth/login.html", form=form, message=FAILED_LOGIN), 401
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -55,14 +55,8 @@ def too_many_attempts(_error: Exception) -> tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session (POST only, CSRF-protected)."""
-    end_session()
+    """End the session here and on the server (POST only, CSRF-protected)."""
+    log_out()
+    db.session.commit()
     flash("You have logged out.", "info")
     return redirect(url_for("auth.login"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
