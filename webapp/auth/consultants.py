@@ -9,7 +9,7 @@ from sqlalchemy import select
 from webapp.auth.sessions import end_every_session
 from webapp.extensions import db
 from webapp.models import Consultant
-from webapp.patients.matching import normalise_email
+from webapp.patients.contact import normalise_email
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.

@@ -10,7 +10,7 @@ from webapp.auth.consultants import authenticate
 from webapp.auth.forms import LoginForm
 from webapp.auth.sessions import local_path, log_out, start_session
 from webapp.extensions import db, limiter
-from webapp.patients.matching import normalise_email
+from webapp.patients.contact import normalise_email
 
 bp = Blueprint("auth", __name__)
 

@@ -16,9 +16,6 @@ from webapp.extensions import db
 from webapp.models import PatientProfile, User
 from webapp.patients.contact import ContactDetails
 
-# webapp/auth still imports normalise_email from here; its home is webapp.patients.contact.
-from webapp.patients.contact import normalise_email as normalise_email
-
 
 @dataclass(frozen=True)
 class PatientMatch:

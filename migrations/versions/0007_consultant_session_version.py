@@ -6,7 +6,7 @@ new password raise it. Reviewed: one additive column; existing consultants start
 so sessions opened before this release end once and their holders log in again.
 
 Revision ID: c5e55105a001
-Revises: bf23967a2057
+Revises: c5e55105a003
 Create Date: 2026-11-29 10:16:48.346337
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c5e55105a001'
-down_revision = 'bf23967a2057'
+down_revision = 'c5e55105a003'
 branch_labels = None
 depends_on = None
 
