@@ -101,6 +101,9 @@ class PatientProfile(db.Model):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(64), index=True)
     location: Mapped[str | None] = mapped_column(String(200))
+    # The country and city the patient named, from the booking form or the questionnaire.
+    country: Mapped[str | None] = mapped_column(String(100), index=True)
+    city: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str | None] = mapped_column(String(64))
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id"), index=True

@@ -492,3 +492,15 @@ def test_paid_then_created_ends_scheduled_with_nothing_doubled(app, client, paid
     with app.app_context():
         assert the_consultation(OLIVER_UID).status == "scheduled"
         assert (count(Consultation), count(PatientProfile), count(User)) == (1, 1, 1)
+
+
+def test_the_bookings_country_and_city_are_kept_apart_for_the_profile(app, client):
+    document = booking()
+    document["payload"]["responses"]["Your-City"] = {"label": "City", "value": "Leeds"}
+
+    answer = deliver(client, document)
+
+    with app.app_context():
+        patient = db.session.get(PatientProfile, answer["patient_id"])
+        assert (patient.country, patient.city) == ("United Kingdom", "Leeds")
+        assert patient.location == "Leeds, United Kingdom"

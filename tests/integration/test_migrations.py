@@ -133,3 +133,34 @@ def test_the_pending_answers_migration_keeps_every_submission(empty_database_url
 
     assert upgraded == [(1, 1, None), (2, None, "ann@example.com"), (3, 1, None)]
     assert sorted(downgraded) == [(1, 1), (2, 1), (3, 1)]
+
+
+def test_the_country_migration_takes_the_country_from_earlier_answers(empty_database_url, tmp_path):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a001")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES "
+                    "(1, 'a@example.com', CURRENT_TIMESTAMP), "
+                    "(2, 'b@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, search_text, questionnaire_answers,"
+                    " created_at, updated_at) VALUES "
+                    "(1, 1, '', '{\"country\": \" Norway \"}', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP),"
+                    "(2, 2, '', NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            countries = connection.execute(
+                text("SELECT id, country FROM patient_profiles ORDER BY id")
+            ).all()
+        db.engine.dispose()
+
+    assert [tuple(row) for row in countries] == [(1, "Norway"), (2, None)]

@@ -105,7 +105,13 @@ def process_event(event: WebhookEvent) -> Outcome:
         details = None
         if names_a_patient(booking.trigger):
             details = contact_details(
-                booking.email, booking.name, booking.phones, booking.location, booking.timezone
+                booking.email,
+                booking.name,
+                booking.phones,
+                booking.location,
+                booking.timezone,
+                booking.country,
+                booking.city,
             )
     except (PayloadError, InvalidContactError) as exc:
         return _finish(event, EventStatus.REJECTED, str(exc))

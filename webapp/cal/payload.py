@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.cal.questions import LOCATION_WORDS, PHONE_WORDS, rank
+from webapp.cal.questions import CITY_WORDS, COUNTRY_WORDS, LOCATION_WORDS, PHONE_WORDS, rank
 
 MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
 MAX_UID = 100
@@ -61,6 +61,9 @@ class Booking:
     # Every phone the booking gives for its patient, most trustworthy first (``_phones``).
     phones: tuple[str, ...] = ()
     location: str | None = None
+    # The country and city questions' own answers, when the form asks them.
+    country: str | None = None
+    city: str | None = None
     timezone: str | None = None
     title: str | None = None
     start_time: datetime | None = None
@@ -158,6 +161,8 @@ def parse_booking(delivery: Delivery) -> Booking:
         name=_clip(_name(_answer(responses, "name")) or _name(booker), 200),
         phones=tuple(phone[:64] for phone in _phones(data, responses, booker)),
         location=_clip(_patient_location(responses), 200),
+        country=_clip(_answer_meaning(responses, COUNTRY_WORDS), 100),
+        city=_clip(_answer_meaning(responses, CITY_WORDS), 100),
         timezone=_clip(_text(booker.get("timeZone")), 64),
         title=_clip(_text(data.get("title")), 300),
         start_time=parse_time(data.get("startTime"), "startTime"),
@@ -355,6 +360,16 @@ def _patient_location(responses: dict[str, Any]) -> str | None:
         if text and not _is_meeting_location(text) and text not in parts:
             parts.append(text)
     return ", ".join(parts) or None
+
+
+def _answer_meaning(responses: dict[str, Any], groups: tuple[tuple[str, ...], ...]) -> str | None:
+    """The first answer to a question that means one of ``groups`` (by its words)."""
+    for key in responses:
+        if rank(key, groups) is not None:
+            text = _text(_answer(responses, key))
+            if text and not _is_meeting_location(text):
+                return text
+    return None
 
 
 def _answers(responses: dict[str, Any]) -> dict[str, dict[str, Any]]:

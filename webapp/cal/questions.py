@@ -32,6 +32,8 @@ LOCATION_WORDS: tuple[tuple[str, ...], ...] = (
     ("country",),
     ("residence",),
 )
+COUNTRY_WORDS: tuple[tuple[str, ...], ...] = (("country",), ("nationality",))
+CITY_WORDS: tuple[tuple[str, ...], ...] = (("city",), ("town",))
 # Cal.com's own fields: what they mean is fixed, whatever their identifier's words say.
 SYSTEM_FIELDS = frozenset(
     {

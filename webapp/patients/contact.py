@@ -48,6 +48,8 @@ class ContactDetails:
     phone: Phone | None = None
     location: str | None = None
     timezone: str | None = None
+    country: str | None = None
+    city: str | None = None
 
 
 def is_placeholder_email(raw: str | None) -> bool:
@@ -101,6 +103,8 @@ def contact_details(
     phones: Sequence[str] = (),
     location: str | None = None,
     timezone: str | None = None,
+    country: str | None = None,
+    city: str | None = None,
 ) -> ContactDetails:
     """Normalise what a booking or a patient says about who they are.
 
@@ -126,6 +130,8 @@ def contact_details(
         phone=phone,
         location=_trimmed(location),
         timezone=_trimmed(timezone),
+        country=_trimmed(country),
+        city=_trimmed(city),
     )
 
 

@@ -76,6 +76,8 @@ def create_patient(
         email=details.email,
         phone=phone,
         location=details.location,
+        country=details.country,
+        city=details.city,
         timezone=details.timezone,
         possible_duplicate_of=possible_duplicate_of,
     )
@@ -102,6 +104,10 @@ def fill_missing_details(patient: PatientProfile, details: ContactDetails) -> No
         user.phone_number = phone
     if details.location and not patient.location:
         patient.location = details.location
+    if details.country and not patient.country:
+        patient.country = details.country
+    if details.city and not patient.city:
+        patient.city = details.city
     if details.timezone and not patient.timezone:
         patient.timezone = details.timezone
     db.session.flush()

@@ -147,7 +147,7 @@ def update_profile(patient: PatientProfile, answers: dict[str, Any]) -> None:
             merged[f"{name}_details"] = ""
     patient.questionnaire_answers = merged
     if answers.get("country"):
-        patient.location = answers["country"]
+        patient.location = patient.country = answers["country"]
     if answers.get("age_range"):
         patient.age_range = answers["age_range"]
     if answers.get("gender"):
