@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import fixture_body, fixture_json
-from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, read_delivery
+from webapp.cal.payload import (
+    Booking,
+    Delivery,
+    PayloadError,
+    parse_booking,
+    parse_time,
+    read_delivery,
+)
 
 BOOKING_FIXTURES = [
     "booking_created.json",
@@ -620,3 +627,54 @@ def test_payload_error_is_a_value_error_with_a_readable_message():
         read_delivery(b"<html>")
     assert isinstance(caught.value, PayloadError)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-23:59",
+        "9999-12-31T23:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2100-01-01T02:00:00-03:00",
+    ],
+)
+def test_a_time_outside_1970_to_2100_is_a_payload_error(value):
+    with pytest.raises(PayloadError, match="startTime is outside 1970-01-01 to 2100-01-01"):
+        parse_time(value, "startTime")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1970-01-01T00:00:00Z", utc(1970, 1, 1)),
+        ("2099-12-31T23:59:59Z", utc(2099, 12, 31, 23, 59, 59)),
+        ("1970-01-01T02:00:00+03:00", None),
+    ],
+)
+def test_times_within_the_window_are_read(value, expected):
+    if expected is None:
+        with pytest.raises(PayloadError, match="outside"):
+            parse_time(value, "startTime")
+    else:
+        assert_utc(parse_time(value, "startTime"), expected)
+
+
+def test_a_delivery_nested_64_levels_is_read_and_65_is_not():
+    def body(depth: int) -> bytes:
+        # The envelope and the payload are two levels; the rest is one answer.
+        inner = "[" * (depth - 2) + "1" + "]" * (depth - 2)
+        return f'{{"triggerEvent": "PING", "payload": {{"x": {inner}}}}}'.encode()
+
+    assert read_delivery(body(64)).trigger == "PING"
+    with pytest.raises(PayloadError, match="nests deeper than 64 levels"):
+        read_delivery(body(65))
+
+
+@pytest.mark.parametrize(
+    ("uid", "expected"),
+    [("abc", "abc"), (5, "5"), (True, None), ({"a": 1}, None), ([1], None), ("", None)],
+)
+def test_only_text_or_a_number_is_a_booking_uid(uid, expected):
+    assert Delivery("BOOKING_CREATED", None, {"uid": uid}).booking_uid == expected
