@@ -81,9 +81,9 @@ def read_delivery(body: bytes) -> Delivery:
     """Decode a delivery body and unwrap its envelope.
 
     Raises ``PayloadError`` when the body is not a JSON object in a known envelope, or
-    holds anything the clinic cannot store or show: see ``decode_document``.
+    holds anything the clinic cannot store or show (see ``_decode_document``).
     """
-    document = decode_document(body)
+    document = _decode_document(body)
     if not isinstance(document, dict):
         raise PayloadError("body must be a JSON object")
 
@@ -103,7 +103,7 @@ def read_delivery(body: bytes) -> Delivery:
     )
 
 
-def decode_document(body: bytes) -> Any:
+def _decode_document(body: bytes) -> Any:
     """The JSON document in ``body``, once it is known to be safe to store and to show.
 
     Raises ``PayloadError`` naming the problem when the body is not UTF-8 JSON (a byte
@@ -142,12 +142,14 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _integer(text: str) -> int:
+    """A JSON integer, refused before conversion when it is too long to be one of ours."""
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise PayloadError(f"body has a number with more than {MAX_INTEGER_DIGITS} digits")
     return int(text)
 
 
 def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one past a double's range is refused."""
     value = float(text)
     if not math.isfinite(value):
         raise PayloadError("body has a number too large to read")
@@ -155,6 +157,7 @@ def _float(text: str) -> float:
 
 
 def _constant(text: str) -> float:
+    """``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser would accept."""
     raise PayloadError(f"body is not valid JSON: {text} is not a JSON number")
 
 
@@ -185,6 +188,7 @@ def _check_text(text: str) -> None:
 
 
 def _trigger(trigger: str) -> str:
+    """The trigger, which must fit ``webhook_events.trigger_event`` whole."""
     if len(trigger) > MAX_TRIGGER:
         raise PayloadError(f"the trigger is longer than {MAX_TRIGGER} characters")
     return trigger
@@ -250,15 +254,16 @@ def parse_time(value: Any, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise PayloadError(f"{name} is not an ISO-8601 time") from None
+    in_utc: datetime | None
     try:
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except OverflowError:
-        parsed = None
-    if parsed is None or not EARLIEST_TIME <= parsed < LATEST_TIME:
+        in_utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # the offset takes it past year 1 or 9999
+        in_utc = None
+    if in_utc is None or not EARLIEST_TIME <= in_utc < LATEST_TIME:
         raise PayloadError(
             f"{name} is outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} (UTC)"
         )
-    return parsed
+    return in_utc
 
 
 def _clip(text: str | None, limit: int) -> str | None:
