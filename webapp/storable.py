@@ -1,4 +1,4 @@
-"""Text the clinic can store, and one check that keeps every other request input out.
+"""Text the clinic can store, and one app-wide check that refuses request input with any other.
 
 PostgreSQL's text and JSON types cannot hold a NUL character, and no database driver can
 encode a lone UTF-16 surrogate, so such text must be refused before it reaches a query.
