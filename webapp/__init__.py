@@ -18,9 +18,20 @@ from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class ClinicApp(Flask):
+    """Flask, except that an error no handler caught is logged by its frames only."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Replaces Flask's full traceback, whose message can quote patient data."""
+        from webapp.errors import log_unexpected
+
+        if exc_info[1] is not None:
+            log_unexpected(exc_info[1])
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings from the environment, then ``overrides`` (tests)."""
-    app = Flask(
+    app = ClinicApp(
         __name__,
         instance_path=str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
@@ -37,13 +48,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    with app.app_context():
+        configure_connections(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from webapp import cli, errors, health, security, templating
+    from webapp import cli, errors, health, security, storable, templating
     from webapp.auth import cli as auth_cli
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
@@ -66,6 +79,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
+    storable.register(app)
     security.register(app)
     templating.register(app)
     for commands in (cal_cli, auth_cli, cli):
@@ -73,11 +87,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-@event.listens_for(Engine, "connect")
+def configure_connections(engine: Engine) -> None:
+    """Give every new connection of ``engine`` the settings the app relies on."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connection)
+        event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_connection)
+
+
 def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     """Make SQLite honour foreign keys and let SQLAlchemy own transactions (savepoints)."""
-    if type(dbapi_connection).__module__ != "sqlite3":
-        return
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -85,12 +105,18 @@ def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
     """Start SQLite transactions explicitly, since pysqlite's own are disabled above.
 
     ``IMMEDIATE`` takes the write lock up front, so concurrent writers queue behind the
     busy timeout instead of failing when a read would turn into a write.
     """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgresql_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Read times in UTC whatever the server's default zone: psycopg cannot read a stored
+    time whose local form falls outside years 1 to 9999 (0001-01-01 UTC in New York)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()

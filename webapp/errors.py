@@ -1,17 +1,21 @@
 """Error answers: JSON for the webhook and other API callers, a page for people.
 
-No error ever shows a traceback; a lost database answers 503 so callers may retry.
+Every JSON error has one shape, ``{"error": message, "status": code}`` (``error_json``).
+No error ever shows a traceback; an unexpected one is logged by its frames only, and a
+lost database answers 503 so callers may retry.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from webapp.extensions import db
+from webapp.log_privacy import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +28,26 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def error_json(
+    code: int, message: str, details: dict[str, Any] | None = None
+) -> tuple[Response, int]:
+    """The JSON answer for an error: ``{"error": message, "status": code}``, after any
+    ``details`` the caller adds (ids only)."""
+    return jsonify({**(details or {}), "error": message, "status": code}), code
+
+
 def error_response(error: HTTPException) -> tuple[Response | str, int]:
     """Render ``error`` as JSON or as the error page, with its status code."""
     code = error.code or 500
     if wants_json():
-        return jsonify(error=error.description or error.name, status=code), code
+        return error_json(code, error.description or error.name)
     return render_template("errors/error.html", error=error), code
+
+
+def log_unexpected(error: BaseException) -> None:
+    """Log an error no handler expected: the request's method and path, and the error's
+    type and frames (never its message, which can quote patient data)."""
+    log_failure(logger, error, f"{request.method} {request.path}")
 
 
 def register(app: Flask) -> None:
@@ -52,5 +70,5 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response | str, int]:
         db.session.rollback()
-        logger.error("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
+        log_unexpected(error)
         return error_response(InternalServerError("something went wrong; it has been logged"))

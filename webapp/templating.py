@@ -1,8 +1,12 @@
-"""Jinja filters: times in a reader's time zone, booking answers in words."""
+"""Jinja filters: times in a reader's time zone, booking answers in words.
+
+They show whatever the database holds: a time too close to year 1 or 9999 for its zone
+and answers of any size or depth must render, never fail the page.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +23,11 @@ SYSTEM_FIELD_LABELS = {
     "guests": "Guests",
     "rescheduleReason": "Reason for rescheduling",
 }
+# How much of a stored answer a page shows: nested values to this depth, then "…".
+MAX_ANSWER_DEPTH = 3
+MAX_ANSWER_LENGTH = 1000
+MAX_LABEL_LENGTH = 200
+ELLIPSIS = "…"
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -32,27 +41,50 @@ def zone(name: str | None) -> ZoneInfo | None:
 
 
 def local_time(value: datetime | None, zone_name: str | None, fmt: str = "%a %d %b %H:%M") -> str:
-    """``value`` shown in the zone ``zone_name`` (empty when either is unknown)."""
+    """``value`` shown in the zone ``zone_name`` (empty when either is unknown).
+
+    A stored time whose local form would fall outside years 1 to 9999 is shown as it is
+    stored, in UTC, with the zone said.
+    """
     tz = zone(zone_name)
     if value is None or tz is None:
         return ""
-    return value.astimezone(tz).strftime(fmt)
+    try:
+        return value.astimezone(tz).strftime(fmt)
+    except OverflowError:
+        return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
-def answer_label(key: str, answer: dict[str, Any]) -> str:
-    """A readable label for a booking-form answer."""
-    return SYSTEM_FIELD_LABELS.get(key) or str(answer.get("label") or key)
+def answer_label(key: str, answer: Any) -> str:
+    """A readable label for a booking-form answer, at most ``MAX_LABEL_LENGTH`` long."""
+    label = answer.get("label") if isinstance(answer, dict) else None
+    text = SYSTEM_FIELD_LABELS.get(key) or _words(label, 1) or str(key)
+    return shorten(text, MAX_LABEL_LENGTH)
 
 
 def answer_text(value: Any) -> str:
-    """A booking-form value as text: objects, lists and names flattened."""
+    """A booking-form value as text: objects, lists and names flattened to
+    ``MAX_ANSWER_DEPTH`` levels and cut to ``MAX_ANSWER_LENGTH`` characters."""
+    return shorten(_words(value, MAX_ANSWER_DEPTH), MAX_ANSWER_LENGTH)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _words(value: Any, depth: int) -> str:
+    """``value`` in words; containers below ``depth`` more levels show as an ellipsis."""
+    if isinstance(value, dict | list) and depth <= 0:
+        return ELLIPSIS
     if isinstance(value, dict):
         if "firstName" in value or "lastName" in value:
-            return " ".join(str(value[k]) for k in ("firstName", "lastName") if value.get(k))
-        parts = [str(value.get("value") or ""), str(value.get("optionValue") or "")]
+            names = (value.get(key) for key in ("firstName", "lastName"))
+            return " ".join(_words(name, depth - 1) for name in names if name)
+        parts = [_words(value.get(key) or "", depth - 1) for key in ("value", "optionValue")]
         return " ".join(part for part in parts if part)
     if isinstance(value, list):
-        return ", ".join(answer_text(item) for item in value)
+        return ", ".join(_words(item, depth - 1) for item in value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return "" if value is None else str(value)

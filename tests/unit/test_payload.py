@@ -15,6 +15,7 @@ from webapp.cal.payload import (
     Delivery,
     PayloadError,
     parse_booking,
+    parse_time,
     read_delivery,
 )
 
@@ -651,3 +652,65 @@ def test_only_a_web_address_is_a_meeting_url(location):
     booking = from_document(envelope(payload))
     assert booking.meeting_url is None
     assert booking.meeting_location == location
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-23:59",
+        "9999-12-31T23:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2100-01-01T02:00:00-03:00",
+    ],
+)
+def test_a_time_outside_1970_to_2100_is_a_payload_error(value):
+    with pytest.raises(PayloadError, match="startTime is outside 1970-01-01 to 2100-01-01"):
+        parse_time(value, "startTime")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1970-01-01T00:00:00Z", utc(1970, 1, 1)),
+        ("2099-12-31T23:59:59Z", utc(2099, 12, 31, 23, 59, 59)),
+        ("1970-01-01T02:00:00+03:00", None),
+    ],
+)
+def test_times_within_the_window_are_read(value, expected):
+    if expected is None:
+        with pytest.raises(PayloadError, match="outside"):
+            parse_time(value, "startTime")
+    else:
+        assert_utc(parse_time(value, "startTime"), expected)
+
+
+def test_a_delivery_nested_64_levels_is_read_and_65_is_not():
+    def body(depth: int) -> bytes:
+        # The envelope and the payload are two levels; the rest is one answer.
+        inner = "[" * (depth - 2) + "1" + "]" * (depth - 2)
+        return f'{{"triggerEvent": "PING", "payload": {{"x": {inner}}}}}'.encode()
+
+    assert read_delivery(body(64)).trigger == "PING"
+    with pytest.raises(PayloadError, match="nests deeper than 64 levels"):
+        read_delivery(body(65))
+
+
+@pytest.mark.parametrize(
+    ("uid", "expected"),
+    [("abc", "abc"), (5, "5"), (True, None), ({"a": 1}, None), ([1], None), ("", None)],
+)
+def test_only_text_or_a_number_is_a_booking_uid(uid, expected):
+    assert Delivery("BOOKING_CREATED", None, {"uid": uid}).booking_uid == expected
+
+
+@pytest.mark.parametrize("booking_id", [2**40, -5, 0, True, "90211"])
+def test_a_booking_id_our_column_cannot_hold_is_treated_as_missing(booking_id):
+    payload = booking_payload(bookingId=booking_id)
+    assert from_document(envelope(payload)).booking_id is None
+
+
+def test_a_cancellation_reason_is_cut_to_a_readable_length():
+    payload = booking_payload(cancellationReason="x" * 5000)
+    assert len(from_document(envelope(payload)).cancellation_reason) == 2000

@@ -84,3 +84,12 @@ def test_signature_over_reserialised_json_is_refused():
     # Cal.com signs the bytes it sent; a signature computed over re-serialised JSON is not it.
     assert is_authentic(BODY, sign(reserialised, SECRET), SECRET) is False
     assert is_authentic(reserialised, sign(BODY, SECRET), SECRET) is False
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["\xe9" * 64, "\x80" + "a" * 63, "\udcff" * 64, "ａ" * 64, "sha256=" + "a" * 57],
+    ids=["latin1", "byte-0x80", "surrogate-escaped", "fullwidth", "prefixed"],
+)
+def test_a_signature_that_is_not_ascii_hex_is_refused_without_an_error(signature):
+    assert is_authentic(BODY, signature, SECRET) is False

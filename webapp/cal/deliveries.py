@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import traceback
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from webapp.cal.events import (
 )
 from webapp.cal.payload import PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
+from webapp.log_privacy import log_failure
 from webapp.models import EventStatus, WebhookEvent, utcnow
 from webapp.patients.contact import InvalidContactError, contact_details
 from webapp.transactions import ConflictError, retry_on_conflict
@@ -126,13 +126,7 @@ def process_event(event: WebhookEvent) -> Outcome:
     except (UnknownBookingError, ConflictError) as exc:
         return _fail(event, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery
-        # The traceback's frames, not its message: messages can quote patient data.
-        logger.error(
-            "cal event %s: applying failed with %s\n%s",
-            event.id,
-            type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)),
-        )
+        log_failure(logger, exc, f"cal event {event.id}: applying")
         # Only the exception's type is kept: its message can quote patient data, and the
         # stored body is enough to reproduce it with `flask cal replay`.
         return _fail(event, f"{type(exc).__name__} while applying the event; see the server log")

@@ -8,14 +8,23 @@ MEETING_STARTED/MEETING_ENDED form with the booking's fields at top level, and t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from webapp.cal.questions import CITY_WORDS, COUNTRY_WORDS, LOCATION_WORDS, PHONE_WORDS, rank
+from webapp.storable import unstorable_character
 
 MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
 MAX_UID = 100
+MAX_TRIGGER = 64
+# What a delivery may hold; Cal.com's own nest a handful of levels, with small numbers.
+MAX_DEPTH = 64
+MAX_INTEGER_DIGITS = 20
+# The times a clinic's bookings can have; anything else is refused as unreadable.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 MEETING_LOCATION_TYPES = {"phone", "inPerson", "attendeeInPerson", "link", "somewhereElse"}
 
 
@@ -37,7 +46,9 @@ class Delivery:
         uid = self.data.get("uid") or self.data.get("bookingUid")
         if uid is None and "id" in self.data and isinstance(self.data["id"], str):
             uid = self.data["id"]  # the legacy envelope calls the uid ``id``
-        return str(uid) if uid not in (None, "") else None
+        if isinstance(uid, bool) or not isinstance(uid, str | int):
+            return None
+        return str(uid) if uid != "" else None
 
 
 @dataclass(frozen=True)
@@ -96,17 +107,15 @@ class Booking:
 def read_delivery(body: bytes) -> Delivery:
     """Decode a delivery body and unwrap its envelope.
 
-    Raises ``PayloadError`` when the body is not a JSON object in a known envelope.
+    Raises ``PayloadError`` when the body is not a JSON object in a known envelope, or
+    holds anything the clinic cannot store or show (see ``_decode_document``).
     """
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    document = _decode_document(body)
     if not isinstance(document, dict):
         raise PayloadError("body must be a JSON object")
 
     if isinstance(document.get("triggerEvent"), str):
-        trigger = document["triggerEvent"]
+        trigger = _trigger(document["triggerEvent"])
         payload = document.get("payload")
         if isinstance(payload, dict):
             return Delivery(trigger, parse_time(document.get("createdAt"), "createdAt"), payload)
@@ -115,10 +124,101 @@ def read_delivery(body: bytes) -> Delivery:
             return Delivery(trigger, None, document)
         raise PayloadError("payload must be a JSON object")
     if isinstance(document.get("type"), str) and isinstance(document.get("data"), dict):
-        return Delivery(document["type"], None, document["data"])
+        return Delivery(_trigger(document["type"]), None, document["data"])
     raise PayloadError(
         "unknown envelope: expected Cal.com's triggerEvent/payload or the legacy type/data"
     )
+
+
+def _decode_document(body: bytes) -> Any:
+    """The JSON document in ``body``, once it is known to be safe to store and to show.
+
+    Raises ``PayloadError`` naming the problem when the body is not UTF-8 JSON (a byte
+    order mark included), repeats a key, nests deeper than ``MAX_DEPTH``, holds a number
+    that is not finite or has more than ``MAX_INTEGER_DIGITS`` digits, or a string with a
+    NUL character or an unpaired surrogate (which no database column can hold).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: it is not UTF-8 ({exc.reason})") from None
+    if text.startswith("\ufeff"):
+        raise PayloadError("body is not valid JSON: it starts with a byte order mark")
+    try:
+        document = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_int=_integer,
+            parse_float=_float,
+            parse_constant=_constant,
+        )
+    except RecursionError:
+        raise PayloadError(f"body nests deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    _check_values(document)
+    return document
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a repeated key is ambiguous (parsers disagree on which one wins)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise PayloadError("body is not valid JSON: an object repeats a key")
+    return document
+
+
+def _integer(text: str) -> int:
+    """A JSON integer, refused before conversion when it is too long to be one of ours."""
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise PayloadError(f"body has a number with more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one past a double's range is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError("body has a number too large to read")
+    return value
+
+
+def _constant(text: str) -> float:
+    """``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser would accept."""
+    raise PayloadError(f"body is not valid JSON: {text} is not a JSON number")
+
+
+def _check_values(document: Any) -> None:
+    """Walk ``document`` without recursion: its depth, and every key and string in it."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key in value:
+                _check_text(key)
+            pending.extend((item, depth + 1) for item in value.values())
+        else:
+            pending.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    problem = unstorable_character(text)
+    if problem:
+        raise PayloadError(f"body has a string with {problem}, which cannot be stored")
+
+
+def _trigger(trigger: str) -> str:
+    """The trigger, which must fit ``webhook_events.trigger_event`` whole."""
+    if len(trigger) > MAX_TRIGGER:
+        raise PayloadError(f"the trigger is longer than {MAX_TRIGGER} characters")
+    return trigger
 
 
 def parse_booking(delivery: Delivery) -> Booking:
@@ -157,7 +257,7 @@ def parse_booking(delivery: Delivery) -> Booking:
         uid=uid,
         email=email,
         sent_at=delivery.sent_at,
-        booking_id=booking_id if isinstance(booking_id, int) else None,
+        booking_id=booking_id if _is_database_id(booking_id) else None,
         name=_clip(_name(_answer(responses, "name")) or _name(booker), 200),
         phones=tuple(phone[:64] for phone in _phones(data, responses, booker)),
         location=_clip(_patient_location(responses), 200),
@@ -173,8 +273,9 @@ def parse_booking(delivery: Delivery) -> Booking:
         ),
         reschedule_start_time=parse_time(data.get("rescheduleStartTime"), "rescheduleStartTime"),
         reschedule_end_time=parse_time(data.get("rescheduleEndTime"), "rescheduleEndTime"),
-        cancellation_reason=_text(data.get("cancellationReason"))
-        or _text(data.get("rejectionReason")),
+        cancellation_reason=_clip(
+            _text(data.get("cancellationReason")) or _text(data.get("rejectionReason")), 2000
+        ),
         attendees=attendees,
         meeting_url=_clip(_meeting_url(data), 500),
         meeting_location=_clip(_text(data.get("location")), 300),
@@ -189,7 +290,9 @@ def parse_time(value: Any, name: str) -> datetime | None:
     """Read an ISO-8601 time (``Z`` or an offset) as an aware UTC datetime.
 
     A time without an offset is taken as UTC, which is what Cal.com means.
-    Raises ``PayloadError`` for anything that is not such a time.
+    Raises ``PayloadError`` for anything that is not such a time, and for a time outside
+    ``EARLIEST_TIME``..``LATEST_TIME``: no clinic books there, and such values overflow
+    when shown in a time zone.
     """
     if value in (None, ""):
         return None
@@ -199,9 +302,21 @@ def parse_time(value: Any, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise PayloadError(f"{name} is not an ISO-8601 time") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    in_utc: datetime | None
+    try:
+        in_utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # the offset takes it past year 1 or 9999
+        in_utc = None
+    if in_utc is None or not EARLIEST_TIME <= in_utc < LATEST_TIME:
+        raise PayloadError(
+            f"{name} is outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} (UTC)"
+        )
+    return in_utc
+
+
+def _is_database_id(value: Any) -> bool:
+    """Whether ``value`` can be Cal.com's numeric booking id (and fits our integer column)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
 
 def _clip(text: str | None, limit: int) -> str | None:

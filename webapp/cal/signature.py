@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 SIGNATURE_HEADER = "X-Cal-Signature-256"
 NO_SECRET = "no-secret-provided"  # noqa: S105 - Cal.com's placeholder, not a secret
+HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -17,9 +19,13 @@ def sign(body: bytes, secret: str) -> str:
 def is_authentic(body: bytes, signature: str | None, secret: str) -> bool:
     """Return whether ``signature`` proves ``body`` was sent with our ``secret``.
 
-    A missing header, Cal.com's ``no-secret-provided`` placeholder, or any other
-    mismatch is refused; the comparison takes constant time.
+    A missing header, Cal.com's ``no-secret-provided`` placeholder, anything that is not
+    64 hex digits (headers may carry any byte), or any other mismatch is refused; the
+    comparison takes constant time.
     """
     if not signature or not secret or signature == NO_SECRET:
         return False
-    return hmac.compare_digest(sign(body, secret), signature.strip().lower())
+    signature = signature.strip()
+    if not HEX_SHA256.fullmatch(signature):
+        return False
+    return hmac.compare_digest(sign(body, secret), signature.lower())

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from werkzeug.wsgi import get_input_stream
 
 from webapp.cal.deliveries import receive_delivery
 from webapp.cal.signature import SIGNATURE_HEADER, is_authentic
+from webapp.errors import error_json
 from webapp.extensions import csrf, db
 from webapp.models import EventStatus
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("cal", __name__)
+READ_SIZE = 64 * 1024
 
 
 @bp.post("/webhooks/cal")
@@ -21,20 +24,46 @@ bp = Blueprint("cal", __name__)
 def receive() -> tuple[Response, int]:
     """Receive one Cal.com delivery.
 
-    401 when unsigned or wrongly signed (nothing stored); 400 when authentic but unreadable
-    (stored as ``rejected``); 200 for everything else that is safely stored. Oversized
-    bodies get 413 and a lost database 503 from the app's error handlers.
+    413 when the body is over ``MAX_CONTENT_LENGTH``, chunked or not (nothing stored);
+    401 when unsigned or wrongly signed (nothing stored); 400 when authentic but
+    unreadable (stored as ``rejected``; the answer names the problem and the event); 200
+    for everything else that is safely stored. A lost database answers 503 from the
+    app's error handlers. Errors have the app's one JSON shape (``error_json``).
     """
-    body = request.get_data(cache=False)
+    body = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     if not is_authentic(body, request.headers.get(SIGNATURE_HEADER), _secret()):
         logger.warning("cal webhook: refused a delivery with a missing or wrong signature")
-        return jsonify(error="missing or invalid X-Cal-Signature-256 signature"), 401
+        return error_json(401, "missing or invalid X-Cal-Signature-256 signature")
 
     outcome = receive_delivery(body)
     db.session.commit()
     if outcome.status == EventStatus.REJECTED:
-        return jsonify(outcome.as_json() | {"error": outcome.message}), 400
+        return error_json(400, outcome.message, outcome.as_json())
     return jsonify(outcome.as_json()), 200
+
+
+def read_body(limit: int) -> bytes:
+    """The request body as received; 413 as soon as it passes ``limit`` bytes.
+
+    A chunked body has no ``Content-Length`` to check up front, and Werkzeug's own limit
+    on such a stream cuts it short instead of refusing it, so the stream is read here
+    (``get_input_stream`` still stops at a ``Content-Length`` and at the end of a chunked
+    body the server has terminated).
+    """
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
+    stream = get_input_stream(request.environ)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(READ_SIZE, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        abort(413)
+    return b"".join(chunks)
 
 
 def _secret() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,9 @@ PER_PAGE = 25
 CHANGE_OVERLAP = timedelta(seconds=5)
 MAX_CHANGES = 100
 MAX_PAGE = 10_000
-EARLIEST_CURSOR_YEAR = 2000
+# The times a browser may send back (cursors, when it opened the page): ours are all now.
+EARLIEST_BROWSER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_BROWSER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
 
@@ -84,14 +86,27 @@ class ChangeCursor:
         if not raw or "|" not in raw:
             return None
         newest, _, recent = raw.partition("|")
+        when = read_browser_time(newest) if newest else None
+        if newest and when is None:
+            return None
         try:
-            when = datetime.fromisoformat(newest) if newest else None
-            count = int(recent)
+            return cls(when, int(recent))
         except ValueError:
             return None
-        if when is not None and (when.tzinfo is None or when.year < EARLIEST_CURSOR_YEAR):
+
+
+def read_browser_time(raw: str | None) -> datetime | None:
+    """A time the browser sent back, in UTC; ``None`` unless it is ISO-8601 with an offset
+    and between ``EARLIEST_BROWSER_TIME`` and ``LATEST_BROWSER_TIME`` (we sent it no
+    other: a year such as 9999 would overflow in the queries' arithmetic)."""
+    try:
+        when = datetime.fromisoformat(raw or "")
+        if when.tzinfo is None:
             return None
-        return cls(when, count)
+        when = when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return when if EARLIEST_BROWSER_TIME <= when < LATEST_BROWSER_TIME else None
 
 
 def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:

@@ -16,6 +16,7 @@ from webapp.dashboard.queries import (
     change_cursor,
     changed_consultations,
     consultations_page,
+    read_browser_time,
     tab_counts,
 )
 from webapp.templating import zone
@@ -86,12 +87,9 @@ def _view() -> DashboardView:
 
 
 def _opened_at() -> datetime:
-    """When the browser opened the page (bookings since then are marked new)."""
-    try:
-        opened = datetime.fromisoformat(request.args.get("opened", ""))
-    except ValueError:
-        return datetime.now(UTC)
-    return opened if opened.tzinfo else opened.replace(tzinfo=UTC)
+    """When the browser opened the page (bookings since then are marked new); now when
+    it says nothing readable."""
+    return read_browser_time(request.args.get("opened")) or datetime.now(UTC)
 
 
 def _vary(response: Response) -> Response:
