@@ -48,7 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
     from webapp.cal import cli as cal_cli
-    from webapp.cal import webhook
+    from webapp.cal import spool, webhook
     from webapp.dashboard import views as dashboard_views
     from webapp.patients import views as patient_views
     from webapp.questionnaire import views as questionnaire_views
@@ -68,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     templating.register(app)
+    spool.register(app)
     for commands in (cal_cli, auth_cli, cli):
         commands.register(app)
     return app

@@ -1,4 +1,4 @@
-"""``flask cal ...``: list, replay and simulate Cal.com deliveries."""
+"""``flask cal ...``: list, replay, simulate and spool Cal.com deliveries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from webapp.cal import spool
 from webapp.cal.deliveries import replay_events
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.extensions import db
@@ -61,6 +62,32 @@ def replay(ids: tuple[int, ...], failed: bool) -> None:
     db.session.commit()
     for outcome in outcomes:
         click.echo(f"{outcome.event.id:>6}  {outcome.status}  {outcome.message}")
+
+
+@cal.command("spool")
+@click.option("--apply", "apply_now", is_flag=True, help="Apply the waiting deliveries now.")
+def show_spool(apply_now: bool) -> None:
+    """Show the deliveries kept on this host while the database was away (never their bodies)."""
+    directory = spool.spool_directory()
+    if apply_now:
+        result = spool.apply_waiting(directory)
+        click.echo(f"applied {result.applied}, {result.remaining} waiting")
+        if result.stopped:
+            raise click.ClickException(f"stopped: {result.stopped}")
+        return
+    waiting = spool.waiting(directory)
+    if not waiting:
+        click.echo(f"spool {directory}: empty")
+        return
+    click.echo(f"spool {directory}: {len(waiting)} waiting, oldest {_age(waiting[0].age())} old")
+    for delivery in waiting:
+        click.echo(f"  {delivery.name}  {delivery.size} bytes  {_age(delivery.age())} old")
+
+
+def _age(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @cal.command("simulate")
