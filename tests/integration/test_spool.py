@@ -71,8 +71,10 @@ def test_an_unsigned_delivery_during_an_outage_is_refused_and_not_spooled(app, t
 
 
 def test_when_the_spool_cannot_be_written_either_the_answer_is_503_and_the_log_says_why(
-    tmp_path, caplog
+    tmp_path, caplog, monkeypatch
 ):
+    # Alembic's fileConfig (test_migrations) disables the loggers that exist by then.
+    monkeypatch.setattr(logging.getLogger("webapp.cal.webhook"), "disabled", False)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     down = unreachable_app("postgresql", blocker / "spool", tmp_path)
