@@ -49,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.auth.sessions import load_consultant, send_to_login
     from webapp.cal import cli as cal_cli
     from webapp.cal import spool, webhook
+    from webapp.connection import views as connection_views
     from webapp.dashboard import views as dashboard_views
     from webapp.patients import views as patient_views
     from webapp.questionnaire import views as questionnaire_views
@@ -63,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         dashboard_views.bp,
         patient_views.bp,
         questionnaire_views.bp,
+        connection_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
