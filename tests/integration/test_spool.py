@@ -201,3 +201,24 @@ def test_cal_spool_lists_waiting_files_without_their_bodies_and_applies_them(app
     assert applied.exit_code == 0, applied.output
     assert "applied 1, 0 waiting" in applied.output
     assert "empty" in runner.invoke(args=["cal", "spool"]).output
+
+
+def test_a_file_that_fails_for_another_reason_stays_and_does_not_block_the_rest(app, monkeypatch):
+    spool_dir = Path(app.config["CAL_SPOOL_DIR"])
+    stuck = spool.keep(b"first", spool_dir)
+    spool.keep(fixture_body("booking_created.json"), spool_dir)
+    real = spool.receive_delivery
+
+    def receive(body):
+        if body == b"first":
+            raise RuntimeError("simulated bug")
+        return real(body)
+
+    monkeypatch.setattr("webapp.cal.spool.receive_delivery", receive)
+
+    with app.app_context():
+        result = spool.apply_waiting(spool_dir)
+
+        assert (result.applied, result.remaining, result.stopped) == (1, 1, None)
+        assert [event.status for event in stored_events()] == ["processed"]
+    assert [delivery.path for delivery in spool.waiting(spool_dir)] == [stuck]

@@ -128,8 +128,9 @@ def apply_waiting(directory: Path) -> DrainResult:
     """Apply every waiting delivery, oldest first, committing each before deleting its file.
 
     A file another process is applying is skipped. Stops at the first one the database
-    cannot take (it is still away); the file stays for the next pass. Runs in an app
-    context and owns its transactions.
+    cannot take (it is still away); that file stays for the next pass. A file that fails
+    for another reason stays too (logged by name), and the others are still applied.
+    Runs in an app context and owns its transactions.
     """
     applied = 0
     for delivery in waiting(directory):
@@ -150,13 +151,13 @@ def apply_waiting(directory: Path) -> DrainResult:
                 applied += 1
         except Exception as exc:  # noqa: BLE001 - the file stays and is tried again
             db.session.rollback()
-            reason = (
-                "the database is still unreachable"
-                if is_database_unreachable(exc)
-                else f"{type(exc).__name__} while applying {delivery.name}"
+            if is_database_unreachable(exc):
+                reason = "the database is still unreachable"
+                logger.warning("cal spool: stopped, %s", reason)
+                return DrainResult(applied, len(waiting(directory)), reason)
+            logger.error(
+                "cal spool: %s stays, %s while applying it", delivery.name, type(exc).__name__
             )
-            logger.warning("cal spool: stopped, %s", reason)
-            return DrainResult(applied, len(waiting(directory)), reason)
     return DrainResult(applied, len(waiting(directory)))
 
 
