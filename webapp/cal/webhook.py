@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.cal import spool
 from webapp.cal.deliveries import receive_delivery
@@ -47,7 +49,8 @@ def receive() -> tuple[Response, int]:
 
 def _keep_for_later(body: bytes) -> tuple[Response, int]:
     """Spool a delivery the database could not take: 202 when kept, 503 when not."""
-    db.session.rollback()
+    with suppress(SQLAlchemyError):  # the connection is gone; there is nothing to undo
+        db.session.rollback()
     try:
         kept = spool.keep(body, spool.spool_directory())
     except spool.SpoolError as exc:
