@@ -77,7 +77,7 @@ def test_the_page_shows_deliveries_failures_spool_and_the_last_run(app, consulta
     assert re.search(r"failed 1 1", text)
     assert "no-show update for a booking not received yet" in text
     assert "Replay" in text
-    assert "1 deliveries kept while the database was unreachable" in text
+    assert "1 delivery kept while the database was unreachable" in text
     assert "qH7mX2vKp9LwR4tYc8NbZs" in text
     assert "CAL_API_KEY is not set" in text
     assert "oliver" not in text.lower()  # ids and outcomes, never the patient
@@ -185,7 +185,7 @@ def test_a_failure_in_the_last_day_shows_the_banner_with_a_link(consultant_clien
 
     text = banner(consultant_client)
 
-    assert "1 deliveries failed or were rejected in the last 24 hours" in text
+    assert "Failed or rejected in the last 24 hours: 1 delivery." in text
     assert 'href="/connection"' in page(consultant_client, "/")
 
 
@@ -198,7 +198,7 @@ def test_a_custom_payload_template_gets_its_own_message_and_the_way_to_turn_it_o
     text = banner(consultant_client)
 
     assert "Cal.com is sending a custom payload template" in text
-    assert "failed or were rejected" not in text
+    assert "Failed or rejected" not in text
     connection = text_of(page(consultant_client))
     assert "clear its custom payload template" in connection
     assert "Oliver" not in connection
@@ -218,7 +218,7 @@ def test_a_spool_waiting_more_than_a_minute_shows_the_banner(app, consultant_cli
     old = f"{(datetime.now(UTC) - timedelta(minutes=5)).timestamp() * 1e9:020.0f}"
     kept.rename(directory / f"{old}-{kept.name.split('-', 1)[1]}")
 
-    assert "1 deliveries wait in this host's spool" in banner(consultant_client)
+    assert "1 delivery waiting in this host's spool" in banner(consultant_client)
 
 
 def test_a_failed_reconcile_run_shows_the_banner(app, consultant_client):

@@ -95,16 +95,16 @@ def needs_attention(now: datetime) -> list[Attention]:
         found.append(
             Attention(
                 "custom_template",
-                f"{len(templated)} deliveries in the last 24 hours carried no booking: Cal.com "
-                "is sending a custom payload template.",
+                f"{_deliveries(len(templated))} in the last 24 hours carried no booking: "
+                "Cal.com is sending a custom payload template.",
             )
         )
     if len(recent) > len(templated):
         found.append(
             Attention(
                 "failures",
-                f"{len(recent) - len(templated)} deliveries failed or were rejected "
-                "in the last 24 hours.",
+                "Failed or rejected in the last 24 hours: "
+                f"{_deliveries(len(recent) - len(templated))}.",
             )
         )
     waiting = spool.waiting(spool.spool_directory())
@@ -112,7 +112,7 @@ def needs_attention(now: datetime) -> list[Attention]:
         found.append(
             Attention(
                 "spool",
-                f"{len(waiting)} deliveries wait in this host's spool: the database "
+                f"{_deliveries(len(waiting))} waiting in this host's spool: the database "
                 "was unreachable and has not taken them yet.",
             )
         )
@@ -123,8 +123,8 @@ def needs_attention(now: datetime) -> list[Attention]:
         found.append(
             Attention(
                 "reconcile_missing",
-                f"The last reconciliation found {run.created} bookings that no delivery "
-                "had brought.",
+                f"The last reconciliation found {run.created} "
+                f"booking{'' if run.created == 1 else 's'} that no delivery had brought.",
             )
         )
     silence = _silence(now)
@@ -187,6 +187,10 @@ def _silence(now: datetime) -> str | None:
         f"No delivery from Cal.com for more than {hours:g} hours, while its API shows bookings "
         "changing: check the webhook in Cal.com's settings."
     )
+
+
+def _deliveries(number: int) -> str:
+    return f"{number} deliver{'y' if number == 1 else 'ies'}"
 
 
 def _counts_since(start: datetime) -> dict[str, int]:
