@@ -31,6 +31,8 @@ FILTERS = {
     "beforeUpdatedAt": ("updatedAt", "<="),
     "afterCreatedAt": ("createdAt", ">="),
     "beforeCreatedAt": ("createdAt", "<="),
+    "afterStart": ("start", ">="),
+    "beforeEnd": ("end", "<="),
 }
 
 

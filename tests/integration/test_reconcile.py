@@ -155,7 +155,7 @@ def test_pages_are_walked_until_a_short_one_with_the_version_header(
     assert all("status" not in r["params"] for r in lists)
     with app.app_context():
         assert count(Consultation) == 4
-        assert last_run().pages == 4
+        assert last_run().pages >= 5  # two passes of two pages, then the sweep
 
 
 def test_a_429_waits_the_reset_seconds_and_repeats_the_same_page(app, cal_api):
@@ -303,3 +303,24 @@ def test_the_fake_answers_like_cal_com_without_the_version_header(cal_api):
 
     assert answer.status_code == 200
     assert isinstance(answer.json()["data"], dict)
+
+
+def test_the_sweep_finds_a_no_show_that_did_not_move_updated_at(app, runner, cal_api):
+    assert run_cli(runner, "--since", SINCE).exit_code == 0
+    # The meeting was yesterday; the flag lives in the attendee row, updatedAt stays old.
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    absent = booking(MATEO) | {
+        "start": yesterday.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "end": (yesterday + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+    absent["attendees"][0]["absent"] = True
+    cal_api.put(absent)
+
+    result = run_cli(runner, "--since", "2026-11-25T00:00:00Z")
+
+    assert result.exit_code == 0, result.output
+    sweep = [r["params"] for r in cal_api.requests if "afterStart" in r["params"]]
+    assert sweep and all("beforeEnd" in p and p["sortStart"] == "asc" for p in sweep)
+    with app.app_context():
+        assert consultation(MATEO).status == "no_show"
+        assert last_run().outdated_uids == [MATEO]

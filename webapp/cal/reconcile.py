@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # ``updatedAt`` comes from Cal.com's application clocks.
 OVERLAP = timedelta(minutes=10)
 FIRST_RUN_WINDOW = timedelta(days=30)
+# Every run also reads the bookings taking place in this window around now.
+SWEEP_BEHIND = timedelta(days=3)
+SWEEP_AHEAD = timedelta(days=7)
 # Cal.com's booking status -> the trigger a delivery of that state would carry.
 STATUS_TRIGGER = {
     "accepted": "BOOKING_CREATED",
@@ -242,8 +245,8 @@ def reconcile(
     db.session.commit()
     result = ReconcileResult(since=run.since)
     try:
-        bookings = _pull(api, run.since, result, progress)
-        _apply_all(bookings, now, result)
+        bookings = _pull(api, run.since, now, result, progress)
+        _apply_all(bookings, now, result, progress)
     except (CalApiError, ReconcileError) as exc:
         db.session.rollback()
         _finish(run, result, error=str(exc))
@@ -288,21 +291,36 @@ def _finish(run: ReconcileRun, result: ReconcileResult, error: str | None) -> No
 
 
 def _pull(
-    api: CalApi, since: datetime, result: ReconcileResult, progress: Callable[[str], None]
+    api: CalApi,
+    since: datetime,
+    now: datetime,
+    result: ReconcileResult,
+    progress: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
-    """Every booking updated or created since ``since``, by uid, with the partners of the
-    reschedules among them. ``updatedAt`` can be null on old rows, hence the second pass."""
+    """Every booking updated or created since ``since``, or taking place near ``now``, by
+    uid, with the partners of the reschedules among them.
+
+    ``updatedAt`` is null on rows written outside Cal.com's ORM, hence the ``createdAt``
+    pass; no-show flags and seats live in other tables and may not move ``updatedAt``,
+    hence the sweep over the bookings of the last and next few days.
+    """
     bound = api_time(since)
     bookings: dict[str, dict[str, Any]] = {}
     for params in (
         {"afterUpdatedAt": bound, "sortUpdatedAt": "asc"},
         {"afterCreatedAt": bound, "sortCreated": "asc"},
+        {
+            "afterStart": api_time(now - SWEEP_BEHIND),
+            "beforeEnd": api_time(now + SWEEP_AHEAD),
+            "sortStart": "asc",
+        },
     ):
         for page in api.booking_pages(params):
             result.pages += 1
             for booking in page:
-                if isinstance(booking.get("uid"), str):
-                    bookings[booking["uid"]] = booking
+                uid = booking.get("uid")
+                if isinstance(uid, str) and _is_newer(booking, bookings.get(uid)):
+                    bookings[uid] = booking
             result.seen = len(bookings)
             progress(f"page {result.pages}: {result.seen} bookings seen")
     for partner in _missing_partners(bookings):
@@ -311,6 +329,11 @@ def _pull(
             bookings[partner] = found
             result.seen = len(bookings)
     return bookings
+
+
+def _is_newer(booking: dict[str, Any], seen: dict[str, Any] | None) -> bool:
+    """Whether ``booking`` is at least as fresh as the copy of it already seen (if any)."""
+    return seen is None or str(booking.get("updatedAt") or "") >= str(seen.get("updatedAt") or "")
 
 
 def api_time(moment: datetime) -> str:
@@ -330,12 +353,18 @@ def _missing_partners(bookings: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(set(partners))
 
 
-def _apply_all(bookings: dict[str, dict[str, Any]], now: datetime, result: ReconcileResult) -> None:
+def _apply_all(
+    bookings: dict[str, dict[str, Any]],
+    now: datetime,
+    result: ReconcileResult,
+    progress: Callable[[str], None],
+) -> None:
     """Apply every booking we lack or hold out of date, oldest first, so that a replaced
     booking exists before its replacement marks it."""
     ordered = sorted(bookings.values(), key=lambda b: (str(b.get("createdAt")), str(b["uid"])))
     stale = [b for b in ordered if not is_up_to_date(b, _consultation(b["uid"]))]
     before = {b["uid"]: _snapshot(b["uid"]) for b in ordered}
+    progress(f"{len(stale)} of {len(ordered)} bookings missing or out of date; applying")
     for booking in stale:
         uid = booking["uid"]
         partner = booking.get("rescheduledToUid")
