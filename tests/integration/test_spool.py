@@ -47,6 +47,7 @@ def test_a_delivery_during_an_outage_is_spooled_answered_202_and_applied_later(a
     assert response.get_json()["status"] == "queued"
     [kept] = spool.waiting(spool_dir)
     assert kept.path.read_bytes() == body
+    assert kept.path.stat().st_mode & 0o777 == 0o600  # patient data: the app's user only
     with app.app_context():
         assert stored_events() == []
 

@@ -89,8 +89,10 @@ def keep(body: bytes, directory: Path) -> Path:
     name = f"{time.time_ns():020d}-{uuid.uuid4().hex}{SUFFIX}"
     temporary = directory / f"{TEMP_PREFIX}{name}"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with temporary.open("xb") as file:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Bodies hold patient data: readable by the app's user only.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
             file.write(body)
             file.flush()
             os.fsync(file.fileno())
