@@ -324,3 +324,45 @@ def test_the_sweep_finds_a_no_show_that_did_not_move_updated_at(app, runner, cal
     with app.app_context():
         assert consultation(MATEO).status == "no_show"
         assert last_run().outdated_uids == [MATEO]
+
+
+def test_a_confirmation_we_missed_turns_pending_into_scheduled(app, runner, cal_api):
+    pending = booking(MATEO) | {"status": "pending"}
+    cal_api.bookings = {MATEO: pending}
+    assert run_cli(runner, "--since", SINCE).exit_code == 0
+    confirmed = booking(MATEO) | {"updatedAt": "2026-11-22T08:00:00.000Z"}
+    cal_api.bookings = {MATEO: confirmed}
+
+    result = run_cli(runner, "--since", SINCE)
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert consultation(MATEO).status == "scheduled"
+        assert last_run().outdated_uids == [MATEO]
+
+
+def test_a_booking_that_cannot_be_applied_is_named_and_the_others_are_kept(
+    app, runner, cal_api, monkeypatch
+):
+    from webapp.cal import reconcile as module
+
+    real = module.apply_booking
+
+    def apply(booking, details, at):
+        if booking.uid == INGRID:
+            raise RuntimeError("simulated bug with Ingrid Solberg in its message")
+        return real(booking, details, at)
+
+    monkeypatch.setattr(module, "apply_booking", apply)
+
+    result = run_cli(runner, "--since", SINCE)
+
+    assert result.exit_code != 0
+    assert f"could not apply 1 booking(s): {INGRID}" in result.output
+    assert "Ingrid" not in result.output
+    with app.app_context():
+        assert consultation(INGRID) is None
+        assert count(Consultation) == 3
+        run = last_run()
+        assert run.status == "failed"
+        assert INGRID not in run.missing_uids

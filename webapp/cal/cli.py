@@ -103,7 +103,11 @@ def reconcile_command(since: str | None, dry_run: bool) -> None:
         try:
             run = reconcile(api, start, dry_run=dry_run, progress=click.echo)
         except ReconcileError as exc:
-            raise click.ClickException(f"reconcile failed, nothing changed: {exc}") from None
+            raise click.ClickException(f"reconcile failed: {exc}") from None
+        except Exception as exc:
+            if not spool.is_database_unreachable(exc):
+                raise
+            raise click.ClickException("reconcile failed: the database is unreachable") from None
     verb = "would create" if dry_run else "created"
     click.echo(
         f"since {run.since:%Y-%m-%d %H:%M:%S}Z: {run.pages} pages, {run.seen} bookings seen, "

@@ -12,6 +12,7 @@ and the caller commits the applied bookings (or, for a dry run, rolls them back)
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from webapp.cal.api import CalApi, CalApiError
 from webapp.cal.deliveries import contact_details
 from webapp.cal.events import apply_booking, event_time
 from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, parse_time
+from webapp.cal.spool import is_database_unreachable
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
@@ -84,7 +86,7 @@ class ReconcileResult:
     seen: int = 0
     missing: list[str] = field(default_factory=list)
     outdated: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,11 @@ def bookings_from_api(booking: dict[str, Any], now: datetime) -> list[Booking]:
     elif booking.get("rescheduledFromUid") and trigger == "BOOKING_CREATED":
         trigger = "BOOKING_RESCHEDULED"
     changed = trigger in ("BOOKING_CANCELLED", "BOOKING_REJECTED")
-    happened_at = parse_time(
-        booking.get("updatedAt") if changed else booking.get("createdAt"), "updatedAt"
-    ) or parse_time(booking.get("createdAt"), "createdAt")
+    # The booking is in this state since its last update (a confirmation or a cancellation
+    # moves ``updatedAt``); rows Cal.com wrote without it have only ``createdAt``.
+    happened_at = parse_time(booking.get("updatedAt"), "updatedAt") or parse_time(
+        booking.get("createdAt"), "createdAt"
+    )
 
     events = []
     for person, answers in _people(booking):
@@ -229,8 +233,9 @@ def reconcile(
     The run is recorded (committed) before and after the work. A real run commits what it
     applied; a dry run applies in the same way, counts, and rolls everything back. Raises
     ``ReconcileError`` after recording the failure when the API cannot be read; then nothing
-    is applied. A booking that cannot be read (no email) is skipped and named in the run's
-    error, which marks the run failed while the others are kept.
+    is applied. A booking that cannot be applied (no email, a bug) is skipped and named in
+    the run's error, which marks the run failed while the others are kept. Database errors
+    that mean it is unreachable propagate.
     """
     now = utcnow()
     run = ReconcileRun(
@@ -252,17 +257,25 @@ def reconcile(
         _finish(run, result, error=str(exc))
         raise ReconcileError(str(exc)) from None
     except Exception as exc:
+        if is_database_unreachable(exc):
+            raise
         db.session.rollback()
-        logger.error("cal reconcile: run %s failed with %s", run.id, type(exc).__name__)
-        _finish(run, result, error=f"{type(exc).__name__}; see the server log")
-        raise
+        logger.error(
+            "cal reconcile: run %s failed with %s\n%s",
+            run.id,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        error = f"{type(exc).__name__} while reconciling; see the server log"
+        _finish(run, result, error=error)
+        raise ReconcileError(error) from None
     if dry_run:
         db.session.rollback()
     else:
         db.session.commit()
     error = (
-        f"could not read {len(result.unreadable)} booking(s): {', '.join(result.unreadable)}"
-        if result.unreadable
+        f"could not apply {len(result.skipped)} booking(s): {', '.join(result.skipped)}"
+        if result.skipped
         else None
     )
     _finish(run, result, error=error)
@@ -383,7 +396,18 @@ def _apply_all(
                 )
         except (PayloadError, ConflictError) as exc:
             logger.warning("cal reconcile: booking %s not applied: %s", uid, exc)
-            result.unreadable.append(uid)
+            result.skipped.append(uid)
+        except Exception as exc:
+            if is_database_unreachable(exc):
+                raise
+            # The traceback's frames, not its message: messages can quote patient data.
+            logger.error(
+                "cal reconcile: booking %s not applied, %s\n%s",
+                uid,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            result.skipped.append(uid)
     for booking in ordered:
         uid = booking["uid"]
         after = _snapshot(uid)
