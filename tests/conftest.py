@@ -35,6 +35,7 @@ def app_settings(url: str, instance: Path) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
         "CAL_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "CAL_SPOOL_DIR": str(instance / "spool"),
     }
 
 

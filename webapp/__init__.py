@@ -61,7 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
     from webapp.cal import cli as cal_cli
-    from webapp.cal import webhook
+    from webapp.cal import spool, webhook
+    from webapp.connection import views as connection_views
     from webapp.dashboard import views as dashboard_views
     from webapp.patients import views as patient_views
     from webapp.questionnaire import views as questionnaire_views
@@ -76,12 +77,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         dashboard_views.bp,
         patient_views.bp,
         questionnaire_views.bp,
+        connection_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
     storable.register(app)
     security.register(app)
     templating.register(app)
+    spool.register(app)
     for commands in (cal_cli, auth_cli, cli):
         commands.register(app)
     return app

@@ -126,4 +126,11 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         "WTF_CSRF_TIME_LIMIT": None,
+        "CAL_SPOOL_DIR": env.get("CAL_SPOOL_DIR") or str(instance_path / "spool"),
+        # The drainer thread applies the spool; tests start one only when they ask.
+        "CAL_SPOOL_DRAINER": app_env != "testing",
+        "CAL_SPOOL_DRAIN_SECONDS": 5.0,
+        "CAL_API_URL": (env.get("CAL_API_URL") or "https://api.cal.com/v2").rstrip("/"),
+        "CAL_API_KEY": env.get("CAL_API_KEY") or None,
+        "CAL_SILENCE_ALERT_HOURS": float(env.get("CAL_SILENCE_ALERT_HOURS", "48") or 48),
     }

@@ -9,6 +9,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -254,3 +255,55 @@ class Consultant(UserMixin, db.Model):
     # Copied into the session at login; raising it ends every session the consultant has.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReconcileRunStatus(enum.StrEnum):
+    """Where a reconciliation run with Cal.com's API stands."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class ReconcileRun(db.Model):
+    """One ``flask cal reconcile``: when it ran, what it saw and what it changed."""
+
+    __tablename__ = "reconcile_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bookings changed at or after this time were asked for.
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=ReconcileRunStatus.RUNNING)
+    error: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    # Booking uids we lacked, and uids we held out of date (ids only, never patient data).
+    missing_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outdated_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when: append-only (the app never updates or deletes a row)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # NULL when the system acted.
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    patient_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(_mapper: Any, _connection: Any, _audit: AuditEvent) -> None:
+    raise RuntimeError("audit_events is append-only")

@@ -191,20 +191,22 @@ def test_a_body_over_one_mebibyte_is_refused_before_anything_is_stored(app, clie
         assert count(WebhookEvent) == 0
 
 
-def test_database_unreachable_answers_503_so_cal_com_retries(tmp_path):
+def test_database_unreachable_keeps_the_delivery_in_the_spool_and_answers_202(tmp_path):
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/none",
             "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
             "CAL_WEBHOOK_SECRET": "test-webhook-secret",
+            "CAL_SPOOL_DIR": str(tmp_path / "spool"),
         }
     )
 
     response = post_delivery(app.test_client(), fixture_body("booking_created.json"))
 
-    assert response.status_code == 503
-    assert "database" in response.get_json()["error"]
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "queued"
     assert "Traceback" not in response.get_data(as_text=True)
+    assert len(list((tmp_path / "spool").iterdir())) == 1
 
 
 def test_a_bug_while_applying_keeps_the_event_failed_without_a_partial_patient(

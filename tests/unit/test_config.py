@@ -119,3 +119,33 @@ def test_phone_default_region_is_upper_cased_and_optional(tmp_path):
     assert load_settings(tmp_path, {"APP_ENV": "testing"})["PHONE_DEFAULT_REGION"] is None
     settings = load_settings(tmp_path, {"APP_ENV": "testing", "PHONE_DEFAULT_REGION": "gb"})
     assert settings["PHONE_DEFAULT_REGION"] == "GB"
+
+
+def test_cal_com_settings_have_defaults_and_come_from_the_environment(tmp_path):
+    production = PRODUCTION
+
+    defaults = load_settings(tmp_path, production)
+    given = load_settings(
+        tmp_path,
+        production
+        | {
+            "CAL_SPOOL_DIR": "/var/lib/clinic/spool",
+            "CAL_API_URL": "http://127.0.0.1:9999/v2/",
+            "CAL_API_KEY": "cal_live_abc",
+            "CAL_SILENCE_ALERT_HOURS": "6",
+        },
+    )
+
+    assert defaults["CAL_SPOOL_DIR"] == str(tmp_path / "spool")
+    assert defaults["CAL_SPOOL_DRAINER"] is True
+    assert defaults["CAL_API_URL"] == "https://api.cal.com/v2"
+    assert defaults["CAL_API_KEY"] is None
+    assert defaults["CAL_SILENCE_ALERT_HOURS"] == 48
+    assert given["CAL_SPOOL_DIR"] == "/var/lib/clinic/spool"
+    assert given["CAL_API_URL"] == "http://127.0.0.1:9999/v2"
+    assert given["CAL_API_KEY"] == "cal_live_abc"
+    assert given["CAL_SILENCE_ALERT_HOURS"] == 6
+
+
+def test_tests_start_no_spool_drainer_unless_they_ask(tmp_path):
+    assert load_settings(tmp_path, {"APP_ENV": "testing"})["CAL_SPOOL_DRAINER"] is False

@@ -1,4 +1,4 @@
-"""``flask cal ...``: list, replay and simulate Cal.com deliveries."""
+"""``flask cal ...``: list, replay, simulate and spool deliveries; reconcile with the API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from webapp.cal import spool
+from webapp.cal.api import CalApi
 from webapp.cal.deliveries import replay_events
+from webapp.cal.payload import PayloadError, parse_time
+from webapp.cal.reconcile import ReconcileError, reconcile
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent
@@ -61,6 +65,65 @@ def replay(ids: tuple[int, ...], failed: bool) -> None:
     db.session.commit()
     for outcome in outcomes:
         click.echo(f"{outcome.event.id:>6}  {outcome.status}  {outcome.message}")
+
+
+@cal.command("spool")
+@click.option("--apply", "apply_now", is_flag=True, help="Apply the waiting deliveries now.")
+def show_spool(apply_now: bool) -> None:
+    """Show the deliveries kept on this host while the database was away (never their bodies)."""
+    directory = spool.spool_directory()
+    if apply_now:
+        result = spool.apply_waiting(directory)
+        click.echo(f"applied {result.applied}, {result.remaining} waiting")
+        if result.stopped:
+            raise click.ClickException(f"stopped: {result.stopped}")
+        return
+    waiting = spool.waiting(directory)
+    if not waiting:
+        click.echo(f"spool {directory}: empty")
+        return
+    click.echo(f"spool {directory}: {len(waiting)} waiting, oldest {_age(waiting[0].age())} old")
+    for delivery in waiting:
+        click.echo(f"  {delivery.name}  {delivery.size} bytes  {_age(delivery.age())} old")
+
+
+@cal.command("reconcile")
+@click.option("--since", help="ISO-8601 time; default: the last successful run minus 10 min.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+def reconcile_command(since: str | None, dry_run: bool) -> None:
+    """Apply the bookings Cal.com's API holds that we lack or hold out of date."""
+    key = current_app.config["CAL_API_KEY"]
+    if not key:
+        raise click.ClickException("CAL_API_KEY is not set; reconciliation is off")
+    try:
+        start = parse_time(since, "--since")
+    except PayloadError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with CalApi(current_app.config["CAL_API_URL"], key) as api:
+        try:
+            run = reconcile(api, start, dry_run=dry_run, progress=click.echo)
+        except ReconcileError as exc:
+            raise click.ClickException(f"reconcile failed: {exc}") from None
+        except Exception as exc:
+            if not spool.is_database_unreachable(exc):
+                raise
+            raise click.ClickException("reconcile failed: the database is unreachable") from None
+    verb = "would create" if dry_run else "created"
+    click.echo(
+        f"since {run.since:%Y-%m-%d %H:%M:%S}Z: {run.pages} pages, {run.seen} bookings seen, "
+        f"{verb} {run.created}, {'would update' if dry_run else 'updated'} {run.updated}"
+    )
+    for label, uids in (("missing", run.missing_uids), ("out of date", run.outdated_uids)):
+        if uids:
+            click.echo(f"{label}: {', '.join(uids)}")
+    if run.error:
+        raise click.ClickException(run.error)
+
+
+def _age(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @cal.command("simulate")

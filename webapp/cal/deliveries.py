@@ -2,8 +2,9 @@
 
 A delivery is stored first; applying it runs in a savepoint, so a bug leaves the stored
 event ``failed`` and replayable with no partial patient, while losing the database
-connection rolls everything back so that Cal.com can retry. Functions here flush; the
-caller (the webhook view or a CLI command) commits.
+connection rolls everything back and the webhook keeps the body in the spool
+(``webapp.cal.spool``), which applies it here again when the database returns. Functions
+here flush; the caller (the webhook view, the spool or a CLI command) commits.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def process_event(event: WebhookEvent) -> Outcome:
             lambda: apply_booking(booking, details, at), f"cal event {event.id}"
         )
     except OperationalError:
-        raise  # the database is gone: nothing is kept and Cal.com may retry
+        raise  # the database is gone: nothing is kept here, the webhook spools the body
     except (UnknownBookingError, ConflictError) as exc:
         return _fail(event, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery

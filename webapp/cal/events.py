@@ -195,7 +195,7 @@ def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) 
     """
     if not seats:
         raise UnknownBookingError(
-            f"{booking.trigger} for a booking not received yet; replay it once the booking arrives"
+            "no-show update for a booking not received yet; replay it once the booking arrives"
         )
     if booking.trigger == HOST_DID_NOT_JOIN:
         for seat in seats:

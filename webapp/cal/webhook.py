@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wsgi import get_input_stream
 
+from webapp.cal import spool
 from webapp.cal.deliveries import receive_delivery
 from webapp.cal.signature import SIGNATURE_HEADER, is_authentic
 from webapp.errors import error_json
@@ -27,16 +30,23 @@ def receive() -> tuple[Response, int]:
     413 when the body is over ``MAX_CONTENT_LENGTH``, chunked or not (nothing stored);
     401 when unsigned or wrongly signed (nothing stored); 400 when authentic but
     unreadable (stored as ``rejected``; the answer names the problem and the event); 200
-    for everything else that is safely stored. A lost database answers 503 from the
-    app's error handlers. Errors have the app's one JSON shape (``error_json``).
+    for everything else that is safely stored. When the database is unreachable the
+    delivery is kept in the spool and answered 202, to be applied when the database
+    returns; 503 only when the spool cannot keep it either. Errors have the app's one
+    JSON shape (``error_json``).
     """
     body = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     if not is_authentic(body, request.headers.get(SIGNATURE_HEADER), _secret()):
         logger.warning("cal webhook: refused a delivery with a missing or wrong signature")
         return error_json(401, "missing or invalid X-Cal-Signature-256 signature")
 
-    outcome = receive_delivery(body)
-    db.session.commit()
+    try:
+        outcome = receive_delivery(body)
+        db.session.commit()
+    except Exception as exc:
+        if not spool.is_database_unreachable(exc):
+            raise
+        return _keep_for_later(body)
     if outcome.status == EventStatus.REJECTED:
         return error_json(400, outcome.message, outcome.as_json())
     return jsonify(outcome.as_json()), 200
@@ -64,6 +74,22 @@ def read_body(limit: int) -> bytes:
     if size > limit:
         abort(413)
     return b"".join(chunks)
+
+
+def _keep_for_later(body: bytes) -> tuple[Response, int]:
+    """Spool a delivery the database could not take: 202 when kept, 503 when not."""
+    with suppress(SQLAlchemyError):  # the connection is gone; there is nothing to undo
+        db.session.rollback()
+    try:
+        kept = spool.keep(body, spool.spool_directory())
+    except spool.SpoolError as exc:
+        logger.error("cal webhook: database unreachable and %s; delivery refused", exc.strerror)
+        return error_json(503, "the database and the spool are both unavailable; nothing kept")
+    logger.warning("cal webhook: database unreachable, delivery spooled as %s", kept.name)
+    return jsonify(
+        status="queued",
+        message="the database is unavailable; the delivery is kept and will be applied",
+    ), 202
 
 
 def _secret() -> str:

@@ -1,0 +1,1 @@
+"""The consultants' view of the connection with Cal.com: ``/connection`` and its banner."""
