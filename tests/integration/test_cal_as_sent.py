@@ -504,3 +504,14 @@ def test_the_bookings_country_and_city_are_kept_apart_for_the_profile(app, clien
         patient = db.session.get(PatientProfile, answer["patient_id"])
         assert (patient.country, patient.city) == ("United Kingdom", "Leeds")
         assert patient.location == "Leeds, United Kingdom"
+
+
+def test_a_cal_video_report_that_lists_no_attendees_is_still_applied(app, client):
+    deliver(client, booking())
+    report = cal_video_no_show("AFTER_HOSTS_CAL_VIDEO_NO_SHOW", "2026-11-05T10:06:00Z")
+    report["payload"]["attendees"] = []
+
+    deliver(client, report)
+
+    with app.app_context():
+        assert the_consultation(OLIVER_UID).host_no_show_at is not None

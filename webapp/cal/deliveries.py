@@ -105,6 +105,8 @@ def process_event(event: WebhookEvent) -> Outcome:
         booking = parse_booking(delivery)
         details = None
         if names_a_patient(booking.trigger):
+            if not booking.email:
+                raise PayloadError("payload has no attendee email")
             details = contact_details(
                 booking.email,
                 booking.name,

@@ -65,7 +65,8 @@ class Booking:
 
     trigger: str
     uid: str
-    email: str
+    # The booker's or seat holder's email as sent; attendance reports may name nobody.
+    email: str | None
     sent_at: datetime | None = None
     booking_id: int | None = None
     name: str | None = None
@@ -227,7 +228,7 @@ def parse_booking(delivery: Delivery) -> Booking:
     In a seated event each delivery is about one seat holder, the first attendee; the
     form's answers count only when they are that person's (a seat holder's cancellation
     carries the first seat holder's answers). Raises ``PayloadError`` naming the problem
-    when the booking uid or the attendee's email is missing, or a time cannot be read.
+    when the booking uid is missing or a time cannot be read.
     """
     data = delivery.data
     uid = delivery.booking_uid
@@ -244,8 +245,6 @@ def parse_booking(delivery: Delivery) -> Booking:
     if seated and not _answered_by(responses, booker):
         responses = {}
     email = _text(_answer(responses, "email")) or _text(booker.get("email"))
-    if not email:
-        raise PayloadError("payload has no attendee email")
 
     booking_id = data.get("bookingId", data.get("id"))
     answers = _answers(responses)
