@@ -2,7 +2,7 @@
 
 Every JSON error has one shape, ``{"error": message, "status": code}`` (``error_json``).
 No error ever shows a traceback; an unexpected one is logged by its frames only, and a
-lost database answers 503 so callers may retry.
+lost database answers 503 (the webhook spools deliveries instead: ``webapp.cal.spool``).
 """
 
 from __future__ import annotations
