@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import SelectChoice
 
 
@@ -41,7 +42,9 @@ AREAS = _choices(
     ("diffuse", _l("Diffuse (all over)")),
 )
 FAMILY = _choices(
-    ("father", _l("Father's side")), ("mother", _l("Mother's side")), ("none", _l("None"))
+    ("father", _l("Father's side")),
+    ("mother", _l("Mother's side")),
+    ("none", lazy_pgettext("family history", "None")),  # no one: not the medical "no"
 )
 TREATMENTS = _choices(
     ("minoxidil", _l("Minoxidil")),
