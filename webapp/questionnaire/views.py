@@ -48,6 +48,7 @@ from webapp.questionnaire.photos import (
     prepare_photo,
     read_upload,
     send_draft_photos,
+    view_label,
 )
 from webapp.questionnaire.questions import MEDICAL_QUESTIONS, STEP_NAMES, STEPS, Step
 from webapp.questionnaire.submissions import answers_from_form, purge_pending, submit_questionnaire
@@ -56,6 +57,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("questionnaire", __name__)
 # The patient page (webapp.patients) shows the questionnaire through this global.
 bp.add_app_template_global(patient_questionnaire, "questionnaire_history")
+bp.add_app_template_filter(view_label, "photo_view")
 
 
 @bp.url_value_preprocessor
@@ -254,15 +256,24 @@ def _typed(form: QuestionnaireForm) -> ContactDetails | None:
 
 
 @bp.get("/patients/<int:patient_id>/photos/<int:photo_id>")
-@bp.get("/patients/<int:patient_id>/photos/<int:photo_id>/thumbnail", defaults={"size": "small"})
 @login_required
-def photo(patient_id: int, photo_id: int, size: str = "large") -> Response:
+def photo(patient_id: int, photo_id: int) -> Response:
     """One of a patient's photos, for a logged-in consultant only; never cached."""
+    return _photo_response(patient_id, photo_id, thumbnail=False)
+
+
+@bp.get("/patients/<int:patient_id>/photos/<int:photo_id>/thumbnail")
+@login_required
+def photo_thumbnail(patient_id: int, photo_id: int) -> Response:
+    """A photo's thumbnail, as ``photo`` serves the photo."""
+    return _photo_response(patient_id, photo_id, thumbnail=True)
+
+
+def _photo_response(patient_id: int, photo_id: int, *, thumbnail: bool) -> Response:
     found = db.session.get(PatientPhoto, photo_id)
     if found is None or found.patient_profile_id != patient_id:
         abort(404, "There is no such photo of this patient.")
-    body = found.thumbnail if size == "small" else found.content
-    response = Response(body, mimetype="image/jpeg")
+    response = Response(found.thumbnail if thumbnail else found.content, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
