@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from babel.dates import format_date, format_time, get_timezone_location
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, after_this_request, current_app, g, request, url_for
 from flask_babel import Babel, get_locale, refresh
 from werkzeug.wrappers import Response
 
@@ -117,16 +117,33 @@ def remember_choice(response: Response) -> Response:
     """After a patient page: keep the language chosen in the URL in a cookie."""
     language = supported_language(request.args.get(LANGUAGE_PARAMETER))
     if language and is_patient_page():
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            max_age=LANGUAGE_COOKIE_MAX_AGE,
-            path=PATIENT_PATH,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["APP_ENV"] == "production",
-        )
+        _set_language_cookie(response, language)
     return response
+
+
+def keep_language() -> None:
+    """Keep the language of this page for the patient's next pages (which may know no
+    booking, such as the thank-you page), unless the patient chose one already."""
+    if chosen_language() is not None:
+        return
+    language = current_language()
+
+    @after_this_request
+    def set_cookie(response: Response) -> Response:
+        _set_language_cookie(response, language)
+        return response
+
+
+def _set_language_cookie(response: Response, language: str) -> None:
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        path=PATIENT_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["APP_ENV"] == "production",
+    )
 
 
 def register(app: Flask) -> None:

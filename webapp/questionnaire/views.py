@@ -18,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db, limiter
-from webapp.i18n import use_booking_locale
+from webapp.i18n import keep_language, use_booking_locale
 from webapp.models import ConsultationStatus, PatientPhoto, QuestionnaireDraft, utcnow
 from webapp.patients.contact import ContactDetails, contact_details
 from webapp.questionnaire.drafts import (
@@ -152,6 +152,7 @@ def fill(token: str) -> Response | tuple[str, int]:
     send_draft_photos(draft, submission)
     discard_draft(draft)
     db.session.commit()
+    keep_language()
     logger.info(
         "questionnaire submission %s for patient %s (booking %s)",
         submission.id,
