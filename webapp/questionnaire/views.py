@@ -111,29 +111,21 @@ def fill(token: str) -> Response | tuple[str, int]:
     use_booking_locale(access.consultation.attendee_locale if access.consultation else None)
 
     draft = find_draft(access)
-    steps_done = draft.steps_done if draft else 0
-    # Earlier answers fill every step, so the patient may go straight to the one to change.
-    reachable = len(STEPS) - 1 if access.earlier_answers else steps_done
-    requested = request.args.get("step")
-    index = STEP_NAMES.index(requested) if requested in STEP_NAMES else steps_done
-    index = min(index, reachable, len(STEPS) - 1)  # no skipping ahead
-    step = STEPS[index]
+    index = _step_index(access, draft)
     form_class = PendingBookingForm if access.patient is None else QuestionnaireForm
-
     if request.method == "GET":
         known = dict(starting_answers(access)) | (draft.answers if draft else {})
-        form = form_class(formdata=as_formdata(known) if known else None)
-        return _render_step(access, form, index)
+        return _render_step(access, form_class(formdata=as_formdata(known) or None), index)
 
     form = form_class()
     draft = open_draft(access)
+    step = STEPS[index]
     fields = [name for name in step.fields if name in form]
-    if request.form.get("go") == "back":
-        keep_answers(draft, fields, request.form)
-        db.session.commit()
-        return redirect(_step_url(token, max(index - 1, 0)))
     keep_answers(draft, fields, request.form)
     photo_errors = _keep_photos(draft) if step.name == "photos" else {}
+    if request.form.get("go") == "back":  # keep what was typed, check it later
+        db.session.commit()
+        return redirect(_step_url(token, max(index - 1, 0)))
     if photo_errors or not _validate_step(form, fields):
         db.session.commit()
         return _render_step(access, form, index, photo_errors), 400
@@ -141,7 +133,24 @@ def fill(token: str) -> Response | tuple[str, int]:
     if index < len(STEPS) - 1:
         db.session.commit()
         return redirect(_step_url(token, index + 1))
+    return _send(access, draft, form_class)
 
+
+def _step_index(access: QuestionnaireAccess, draft: QuestionnaireDraft | None) -> int:
+    """The step asked for (``?step``), or where this browser stopped; never one ahead of the
+    steps done, except with earlier answers, which fill every step."""
+    steps_done = draft.steps_done if draft else 0
+    reachable = len(STEPS) - 1 if access.earlier_answers else steps_done
+    requested = request.args.get("step")
+    index = STEP_NAMES.index(requested) if requested in STEP_NAMES else steps_done
+    return min(index, reachable, len(STEPS) - 1)
+
+
+def _send(
+    access: QuestionnaireAccess, draft: QuestionnaireDraft, form_class: type[QuestionnaireForm]
+) -> Response | tuple[str, int]:
+    """Check every answer in the draft again and send them with the draft's photos; an
+    answer changed since its step was passed sends the patient back to that step."""
     complete = form_class(formdata=as_formdata(draft.answers), meta={"csrf": False})
     if not complete.validate():
         first = _first_step_with_errors(complete)
