@@ -188,6 +188,18 @@ def test_a_turkish_patient_on_a_phone_steps_through_is_refused_resumes_and_sends
     shot(patient, "tr-4-thanks")
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
 
+    # The consultant reads the answers in English, with the photo as a thumbnail.
+    staff = browser.new_page()
+    log_in(staff, live_server)
+    staff.get_by_role("link", name="Oliver Bennett").first.click()
+    main = staff.locator("main")
+    expect(main).to_contain_text("Yes: Aspirin, günde 75 mg")
+    expect(main).to_contain_text("Daha gür bir tepe")
+    thumbnail = staff.get_by_role("img", name="Front (120×90)")
+    expect(thumbnail).to_be_visible()
+    assert thumbnail.evaluate("image => image.naturalWidth") == 120
+    shot(staff, "staff-patient-photos")
+
 
 def test_an_arabic_patient_gets_a_right_to_left_page_that_fits_the_phone(
     browser: Browser, live_server: str

@@ -363,3 +363,22 @@ def test_a_photo_in_a_draft_belongs_to_no_patient_page(app, client, booked, cons
     page = consultant.get(f"/patients/{booked['patient_id']}").get_data(as_text=True)
 
     assert "/photos/" not in page
+
+
+def test_back_from_the_photo_step_keeps_the_photos_chosen(app, client, booked):
+    csrf = reach_photos(client)
+
+    response = client.post(
+        f"/questionnaire/{UID}?step=photos",
+        data={
+            "csrf_token": csrf,
+            "go": "back",
+            "photo_top": (io.BytesIO(image_bytes()), "top.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("step=hair")
+    with app.app_context():
+        assert [p.view for p in stored_photos()] == ["top"]
