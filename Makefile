@@ -18,7 +18,7 @@ translations: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 \
 		--no-location -o webapp/translations/messages.pot .
-	$(BIN)/pybabel update --no-location --width 100 -i webapp/translations/messages.pot \
+	$(BIN)/pybabel update --width 100 --ignore-obsolete -i webapp/translations/messages.pot \
 		-d webapp/translations
 	rm webapp/translations/messages.pot
 
