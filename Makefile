@@ -5,9 +5,22 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test lint format chromium bench clean
+.PHONY: install run test lint format chromium bench clean translations messages
 
-install: $(VENV)/.installed $(VENDOR)/.installed
+install: $(VENV)/.installed $(VENDOR)/.installed translations
+
+# The patient pages' languages: compile the catalogues (the .mo files are not committed).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d webapp/translations
+
+# After changing a patient-facing text: extract the messages and merge them into each
+# language's catalogue, then translate the new entries (tests fail until every one is).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 \
+		--no-location -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update --width 100 --ignore-obsolete -i webapp/translations/messages.pot \
+		-d webapp/translations
+	rm webapp/translations/messages.pot
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

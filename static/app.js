@@ -1,3 +1,13 @@
+// Questionnaire: after a refused step, put focus on the error summary at the top, whose
+// links lead to each field (the summary's autofocus does the same where supported).
+(function () {
+  "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) {
+    summary.focus();
+  }
+})();
+
 // Live dashboard: poll for changes every 2 s while the tab is visible, never overlapping
 // (the poller's hx-sync drops a poll while one is in flight), and add the bookings that the
 // page does not show yet. Served from our own origin; no inline script, no eval.

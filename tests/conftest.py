@@ -299,11 +299,31 @@ TYPED_IDENTITY = {
 
 
 def submit(client: FlaskClient, token: str, answers: dict[str, Any]):
-    """Open the questionnaire, then send ``answers`` with the CSRF token the page carried."""
+    """Open the questionnaire, then send ``answers`` step by step as a browser would, each
+    step with the fields it shows and the CSRF token the page carried.
+
+    Returns the response to the first step refused (400), or to the last step (a
+    redirect to the thank-you page when all went well).
+    """
     page = client.get(f"/questionnaire/{token}")
     assert page.status_code == 200, page.status_code
-    data = answers | {"csrf_token": csrf_token_from(page.get_data(as_text=True))}
-    return client.post(f"/questionnaire/{token}", data=data)
+    csrf = csrf_token_from(page.get_data(as_text=True))
+    return send_steps(client, token, answers, csrf)
+
+
+def send_steps(client: FlaskClient, token: str, answers: dict[str, Any], csrf: str):
+    """Post each step of the questionnaire in turn with its part of ``answers``."""
+    from webapp.questionnaire.questions import STEPS
+
+    response = None
+    for step in STEPS:
+        data = {name: answers[name] for name in step.fields if name in answers}
+        response = client.post(
+            f"/questionnaire/{token}?step={step.name}", data=data | {"csrf_token": csrf}
+        )
+        if response.status_code != 302 or "step=" not in response.headers["Location"]:
+            return response
+    return response
 
 
 def count(model: Any) -> int:

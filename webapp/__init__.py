@@ -56,7 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from webapp import cli, errors, health, security, storable, templating
+    from webapp import cli, errors, health, i18n, security, storable, templating
     from webapp.auth import cli as auth_cli
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
@@ -85,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     spool.register(app)
+    i18n.register(app)
     for commands in (cal_cli, auth_cli, cli):
         commands.register(app)
     return app

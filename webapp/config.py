@@ -13,6 +13,12 @@ ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_KEY_BYTES = 32
 # Flask-Limiter stores that keep their counters inside one process.
 PER_PROCESS_LIMIT_STORES = ("", "memory")
+# CLINIC_NAME, CLINIC_CONTACT and PRIVACY_NOTICE_URL outside production, when unset.
+DEVELOPMENT_CLINIC = {
+    "CLINIC_NAME": "Demo Hair Clinic",
+    "CLINIC_CONTACT": "WhatsApp +90 555 000 00 00 or hello@clinic.example",
+    "PRIVACY_NOTICE_URL": "https://clinic.example/privacy",
+}
 
 
 class ConfigError(RuntimeError):
@@ -114,6 +120,12 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "PHONE_DEFAULT_REGION": (env.get("PHONE_DEFAULT_REGION") or "").upper() or None,
         "CLINIC_TIMEZONE": env.get("CLINIC_TIMEZONE", "Europe/Istanbul"),
+        # What patient-facing pages show; production may leave them empty, and the pages
+        # then read well without them.
+        **{
+            name: env.get(name, default if app_env != "production" else "")
+            for name, default in DEVELOPMENT_CLINIC.items()
+        },
         "RATELIMIT_STORAGE_URI": limit_store or "memory://",
         # While the shared store is unreachable each worker counts alone rather than every
         # sign-in failing; it logs a warning and goes back to the store when it answers.

@@ -307,3 +307,62 @@ class AuditEvent(db.Model):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(_mapper: Any, _connection: Any, _audit: AuditEvent) -> None:
     raise RuntimeError("audit_events is append-only")
+
+
+class QuestionnaireDraft(db.Model):
+    """What one browser has typed into one questionnaire link so far, step by step.
+
+    Found only by the random key in that browser's cookie (stored here as its SHA-256)
+    together with the link, so knowing a booking uid never reaches someone's draft.
+    Deleted when the questionnaire is sent, or after ``DRAFT_MAX_AGE`` untouched.
+    """
+
+    __tablename__ = "questionnaire_drafts"
+    __table_args__ = (
+        UniqueConstraint(
+            "browser_key_hash", "link_key", name="uq_questionnaire_drafts_browser_link"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    browser_key_hash: Mapped[str] = mapped_column(String(64))
+    # "booking:<uid>" or "patient:<id>" (a signed link): which questionnaire it is for.
+    link_key: Mapped[str] = mapped_column(String(120))
+    # The answers as the browser posted them: text as typed, choices as values.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # How many steps have been completed: the step to resume at.
+    steps_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
+
+
+class PatientPhoto(db.Model):
+    """A photo of the patient's hair sent with the questionnaire: shrunk, upright, no EXIF.
+
+    While the patient is still answering it belongs to their draft; once sent, to the
+    submission, and to the patient as soon as the booking names one (pending answers'
+    photos wait with them).
+    """
+
+    __tablename__ = "patient_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
+    questionnaire_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaire_submissions.id"), index=True
+    )
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaire_drafts.id", ondelete="CASCADE"), index=True
+    )
+    cal_booking_uid: Mapped[str | None] = mapped_column(String(100), index=True)
+    # front, top, crown, left or right
+    view: Mapped[str] = mapped_column(String(20))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -31,12 +31,14 @@ from tests.conftest import (
     deliver,
     fixture_body,
     fixture_json,
+    send_steps,
     submit,
     valid_answers,
 )
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, QuestionnaireSubmission, User
 from webapp.questionnaire.links import LINK_MAX_AGE, questionnaire_token
+from webapp.questionnaire.questions import STEP_NAMES
 
 INVALID_LINK = "This questionnaire link is not valid."
 THANKS = "/questionnaire/thanks"
@@ -54,7 +56,7 @@ def identity_inputs(page: str) -> set[str]:
 
 def any_csrf_token(client) -> str:
     """A valid CSRF token for this client's session, from a page that carries one."""
-    return csrf_token_from(client.get(THANKS).get_data(as_text=True))
+    return csrf_token_from(client.get("/login").get_data(as_text=True))
 
 
 def signed_link_path(consultant_client, patient_id: int) -> str:
@@ -300,8 +302,9 @@ def test_webhook_and_questionnaire_in_any_order_end_with_one_patient(app, client
         page = client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
         assert "About you" in page
         deliver(client, booking_document())
-        data = answers | {"csrf_token": csrf_token_from(page)}
-        assert client.post(f"/questionnaire/{BOOKING_UID}", data=data).status_code == 302
+        response = send_steps(client, BOOKING_UID, answers, csrf_token_from(page))
+        assert response.status_code == 302
+        assert response.headers["Location"] == THANKS
 
     with app.app_context():
         assert (count(User), count(PatientProfile), count(Consultation)) == (1, 1, 1)
@@ -373,8 +376,14 @@ def test_only_a_signed_link_shows_the_patients_earlier_answers(app, consultant_c
     path = signed_link_path(consultant_client, booking["patient_id"])
     log_out(consultant_client)
 
-    signed = consultant_client.get(path).get_data(as_text=True)
-    by_uid = consultant_client.get(f"/questionnaire/{BOOKING_UID}").get_data(as_text=True)
+    def every_step(path: str) -> str:
+        return "".join(
+            consultant_client.get(f"{path}?step={step}").get_data(as_text=True)
+            for step in STEP_NAMES
+        )
+
+    signed = every_step(path)
+    by_uid = every_step(f"/questionnaire/{BOOKING_UID}")
 
     assert 'value="Ireland"' in signed
     assert "Aspirin 75 mg daily" in signed
@@ -859,10 +868,13 @@ def test_purge_pending_deletes_unconfirmed_answers_older_than_30_days(app, clien
     result = runner.invoke(args=["questionnaire", "purge-pending"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"deleted 1 pending questionnaire submissions: {stale}"
+    assert result.output.splitlines() == [
+        f"deleted 1 pending questionnaire submissions: {stale}",
+        "deleted 0 questionnaire drafts older than 30 days",
+    ]
     with app.app_context():
         kept = set(db.session.scalars(select(QuestionnaireSubmission.id)))
         assert kept == {recent, confirmed}
         assert only(PatientProfile).questionnaire_completed_at is not None
     again = runner.invoke(args=["questionnaire", "purge-pending"])
-    assert again.output.strip() == "deleted 0 pending questionnaire submissions"
+    assert again.output.splitlines()[0] == "deleted 0 pending questionnaire submissions"

@@ -16,8 +16,10 @@ from tests.conftest import FIXTURE_BOOKING_UID as BOOKING_UID
 from tests.conftest import (
     TYPED_IDENTITY,
     count,
+    csrf_token_from,
     fixture_body,
     post_delivery,
+    send_steps,
     submit,
     valid_answers,
 )
@@ -464,22 +466,37 @@ def test_a_form_with_errors_keeps_everything_the_patient_typed(client, booked):
 
     response = submit(client, BOOKING_UID, typed)
 
+    # The medical step is refused and comes back with everything typed on it.
     assert response.status_code == 400
     page = page_of(response)
     assert list(page.field_errors()) == ["recent_events_details"]
-    assert page.value("country") == 'Türkiye & "Cyprus"'
     assert page.value("conditions_details") == "Hypothyroidism <since 2019>"
     assert page.value("medications_details") == "Levothyroxine & aspirin"
-    assert page.value("treatment_results") == "Minoxidil helped; PRP did not"
-    assert page.value("goals").replace("\r\n", "\n") == "A natural hairline\nand a quick recovery"
-    for name in ("age_range", "gender", *MEDICAL, "hair_loss_started", "hair_loss_onset"):
+    for name in MEDICAL:
         assert page.checked(name) == {typed[name]}, name
-    assert page.checked("hair_loss_areas") == {"hairline", "temples"}
-    assert page.checked("family_history") == {"father", "mother"}
-    assert page.checked("previous_treatments") == {"minoxidil", "prp"}
-    assert page.checked("consent") == {"y"}
     # Typed text is shown as text, never as markup.
     assert "<since 2019>" not in response.get_data(as_text=True)
+    # The step before keeps its answers too, in this browser's draft.
+    about = page_of(client.get(f"/questionnaire/{BOOKING_UID}?step=about"))
+    assert about.value("country") == 'Türkiye & "Cyprus"'
+    for name in ("age_range", "gender"):
+        assert about.checked(name) == {typed[name]}, name
+
+    # Corrected, the patient goes on; the later steps keep what is typed on them.
+    fixed = typed | {"recent_events_details": "Flu in May", "consent": None}
+    response = send_steps(
+        client, BOOKING_UID, fixed, csrf_token_from(response.get_data(as_text=True))
+    )
+    assert response.status_code == 400
+    assert list(page_of(response).field_errors()) == ["consent"]
+    hair = page_of(client.get(f"/questionnaire/{BOOKING_UID}?step=hair"))
+    assert hair.value("treatment_results") == "Minoxidil helped; PRP did not"
+    assert hair.value("goals").replace("\r\n", "\n") == "A natural hairline\nand a quick recovery"
+    for name in ("hair_loss_started", "hair_loss_onset"):
+        assert hair.checked(name) == {typed[name]}, name
+    assert hair.checked("hair_loss_areas") == {"hairline", "temples"}
+    assert hair.checked("family_history") == {"father", "mother"}
+    assert hair.checked("previous_treatments") == {"minoxidil", "prp"}
 
 
 def test_a_form_with_errors_keeps_the_identity_the_patient_typed(client):
@@ -492,10 +509,12 @@ def test_a_form_with_errors_keeps_the_identity_the_patient_typed(client):
     assert response.status_code == 400
     page = page_of(response)
     assert list(page.field_errors()) == ["consent"]
-    assert page.value("name") == "Oliver O'Brien"
-    assert page.value("email") == "o.b@example.ie"
     assert page.checked("consent") == set()
-    assert page.checked("hair_loss_areas") == {"crown", "top"}
+    about = page_of(client.get(f"/questionnaire/{UNKNOWN_UID}?step=about"))
+    assert about.value("name") == "Oliver O'Brien"
+    assert about.value("email") == "o.b@example.ie"
+    hair = page_of(client.get(f"/questionnaire/{UNKNOWN_UID}?step=hair"))
+    assert hair.checked("hair_loss_areas") == {"crown", "top"}
 
 
 # --- CSRF ----------------------------------------------------------------------------------
@@ -543,9 +562,20 @@ CHOICE_GROUPS = (
 )
 
 
+def every_step(client, uid: str) -> FormPage:
+    """Every step of the questionnaire as one page: each step is visited (the answers go
+    up to the consent, left unticked), then shown again."""
+    from webapp.questionnaire.questions import STEP_NAMES
+
+    assert submit(client, uid, valid_answers(**TYPED_IDENTITY, consent=None)).status_code == 400
+    pages = [client.get(f"/questionnaire/{uid}?step={name}") for name in STEP_NAMES]
+    assert all(page.status_code == 200 for page in pages)
+    return FormPage("".join(page.get_data(as_text=True) for page in pages))
+
+
 @pytest.mark.parametrize("uid", [BOOKING_UID, UNKNOWN_UID], ids=["known", "unknown"])
 def test_every_input_has_a_label_and_every_group_of_choices_a_fieldset(client, booked, uid):
-    page = page_of(client.get(f"/questionnaire/{uid}"))
+    page = every_step(client, uid)
 
     visible = [c for c in page.controls if c["attrs"].get("type") != "hidden"]
     assert len(visible) > 30
@@ -568,33 +598,36 @@ def test_every_input_has_a_label_and_every_group_of_choices_a_fieldset(client, b
     assert "Do you have any medical conditions?" in legends
 
 
-def test_fields_with_errors_are_marked_invalid_and_point_to_their_message(client, booked):
-    answers = valid_answers(
-        country=None, age_range=None, consent=None, medications_details="", goals="g" * 2001
-    )
-
-    response = submit(client, BOOKING_UID, answers)
+@pytest.mark.parametrize(
+    ("answers", "step", "invalid"),
+    [
+        ({"country": None, "age_range": None}, "about", {"country", "age_range"}),
+        ({"medications_details": ""}, "medical", {"medications_details"}),
+        ({"goals": "g" * 2001}, "hair", {"goals"}),
+        ({"consent": None}, "consent", {"consent"}),
+    ],
+    ids=["about", "medical", "hair", "consent"],
+)
+def test_fields_with_errors_are_marked_invalid_and_point_to_their_message(
+    client, booked, answers, step, invalid
+):
+    response = submit(client, BOOKING_UID, valid_answers(**answers))
 
     assert response.status_code == 400
     page = page_of(response)
-    assert set(page.field_errors()) == {
-        "country",
-        "age_range",
-        "consent",
-        "medications_details",
-        "goals",
-    }
-    for name in ("country", "consent", "medications_details", "goals"):
+    assert set(page.field_errors()) == invalid
+    for name in invalid - {"age_range"}:
         (control,) = page.named(name)
         assert control["attrs"].get("aria-invalid") == "true", name
         described = control["attrs"].get("aria-describedby")
         assert described == f"{name}-error"
         tag, attributes = page.ids[described]
         assert tag == "small" and "field-error" in attributes["class"]
-    fieldset = page.named("age_range")[0]["fieldset"]
-    assert fieldset["attrs"].get("aria-invalid") == "true"
-    assert fieldset["attrs"].get("aria-describedby") == "age_range-error"
-    assert "age_range-error" in page.ids
+    if "age_range" in invalid:
+        fieldset = page.named("age_range")[0]["fieldset"]
+        assert fieldset["attrs"].get("aria-invalid") == "true"
+        assert fieldset["attrs"].get("aria-describedby") == "age_range-error"
+        assert "age_range-error" in page.ids
 
 
 def test_fields_without_errors_are_not_marked_invalid(client, booked):

@@ -1,9 +1,13 @@
-"""The clinic's intake questionnaire: basic details, medical history, hair loss, consent."""
+"""The clinic's intake questionnaire: basic details, medical history, hair loss, consent.
+
+Every label and message is translated when shown (``lazy_gettext``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -45,12 +49,17 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _max_length(limit: int) -> Length:
+    """Validator: at most ``limit`` characters, said in the patient's language."""
+    return Length(max=limit, message=_l("Keep this to %(max)d characters or fewer."))
+
+
 def _details_required_when_yes(answer_field: str) -> Any:
     """Validator: the details box must say something when its question is answered yes."""
 
     def check(form: FlaskForm, field: Field) -> None:
         if form[answer_field].data == "yes" and not (field.data or "").strip():
-            raise ValidationError("You answered yes: please give the details.")
+            raise ValidationError(_l("You answered yes: please give the details."))
 
     return check
 
@@ -58,7 +67,7 @@ def _details_required_when_yes(answer_field: str) -> Any:
 def _readable_email(form: FlaskForm, field: Field) -> None:
     """An email the clinic reads as an address, as the webhook reads a booking's email."""
     if normalise_email(field.data) is None:
-        raise ValidationError("Enter a valid email address.")
+        raise ValidationError(_l("Enter a valid email address."))
 
 
 def _possible_phone(form: FlaskForm, field: Field) -> None:
@@ -68,7 +77,7 @@ def _possible_phone(form: FlaskForm, field: Field) -> None:
     phone = read_phone(field.data)
     if phone is None or phone.e164 is None:
         raise ValidationError(
-            "Enter the number with its country code, for example +44 7700 900123."
+            _l("Enter the number with its country code, for example +44 7700 900123.")
         )
 
 
@@ -77,59 +86,66 @@ class QuestionnaireForm(FlaskForm):
 
     # Basic
     country = StringField(
-        "Country of residence",
+        _l("Country of residence"),
         filters=[_strip],
-        validators=[DataRequired("Tell us where you live."), Length(max=100)],
+        validators=[DataRequired(_l("Tell us where you live.")), _max_length(100)],
+    )
+    city = StringField(
+        _l("City (optional)"), filters=[_strip], validators=[Optional(), _max_length(100)]
     )
     age_range = RadioField(
-        "Age range", choices=AGE_RANGES, validators=[InputRequired("Choose your age range.")]
+        _l("Age range"),
+        choices=AGE_RANGES,
+        validators=[InputRequired(_l("Choose your age range."))],
     )
-    gender = RadioField("Gender", choices=GENDERS, validators=[InputRequired("Choose an answer.")])
+    gender = RadioField(
+        _l("Gender"), choices=GENDERS, validators=[InputRequired(_l("Choose an answer."))]
+    )
 
     # Hair loss
     hair_loss_started = RadioField(
-        "When did your hair loss start?",
+        _l("When did your hair loss start?"),
         choices=STARTED,
-        validators=[InputRequired("Choose when it started.")],
+        validators=[InputRequired(_l("Choose when it started."))],
     )
     hair_loss_onset = RadioField(
-        "Was it sudden or gradual?",
+        _l("Was it sudden or gradual?"),
         choices=ONSET,
-        validators=[InputRequired("Choose sudden or gradual.")],
+        validators=[InputRequired(_l("Choose sudden or gradual."))],
     )
     hair_loss_areas = MultiCheckboxField(
-        "Where are you losing hair?",
+        _l("Where are you losing hair?"),
         choices=AREAS,
-        validators=[DataRequired("Choose at least one area.")],
+        validators=[DataRequired(_l("Choose at least one area."))],
     )
     family_history = MultiCheckboxField(
-        "Hair loss in your family",
+        _l("Hair loss in your family"),
         choices=FAMILY,
-        validators=[DataRequired("Choose at least one answer.")],
+        validators=[DataRequired(_l("Choose at least one answer."))],
     )
-    previous_treatments = MultiCheckboxField("Treatments you have tried", choices=TREATMENTS)
+    previous_treatments = MultiCheckboxField(_l("Treatments you have tried"), choices=TREATMENTS)
     treatment_results = TextAreaField(
-        "How did those treatments work for you?", validators=[Length(max=DETAIL_MAX)]
+        _l("How did those treatments work for you?"), validators=[_max_length(DETAIL_MAX)]
     )
     goals = TextAreaField(
-        "Your goals, and questions for the consultant",
-        validators=[Optional(), Length(max=DETAIL_MAX)],
+        _l("Your goals, and questions for the consultant"),
+        validators=[Optional(), _max_length(DETAIL_MAX)],
     )
 
     consent = BooleanField(
-        "I agree that the clinic processes my health data to prepare my consultation.",
-        validators=[DataRequired("We need your consent to process your health data.")],
+        _l("I agree that the clinic processes my health data to prepare my consultation."),
+        validators=[DataRequired(_l("We need your consent to process your health data."))],
     )
 
     def validate_family_history(self, field: Field) -> None:
         """'None' cannot be combined with a side of the family."""
         if "none" in (field.data or []) and len(field.data) > 1:
-            raise ValidationError("Choose 'None' alone, or the sides of your family.")
+            raise ValidationError(_l("Choose 'None' alone, or the sides of your family."))
 
     def validate_treatment_results(self, field: Field) -> None:
         """Tried treatments need a word on how they went."""
         if self.previous_treatments.data and not (field.data or "").strip():
-            raise ValidationError("Tell us how the treatments you chose worked for you.")
+            raise ValidationError(_l("Tell us how the treatments you chose worked for you."))
 
 
 # Medical: each question is answered none or yes, with details required for yes.
@@ -138,14 +154,15 @@ for _name, _question, _examples in MEDICAL_QUESTIONS:
         QuestionnaireForm,
         _name,
         RadioField(
-            _question, choices=NONE_OR_YES, validators=[InputRequired("Choose none or yes.")]
+            _question, choices=NONE_OR_YES, validators=[InputRequired(_l("Choose none or yes."))]
         ),
     )
     setattr(
         QuestionnaireForm,
         f"{_name}_details",
         TextAreaField(
-            "Details", validators=[_details_required_when_yes(_name), Length(max=DETAIL_MAX)]
+            _l("Details"),
+            validators=[_details_required_when_yes(_name), _max_length(DETAIL_MAX)],
         ),
     )
 
@@ -158,21 +175,21 @@ class PendingBookingForm(QuestionnaireForm):
     """
 
     name = StringField(
-        "Your name",
+        _l("Your name"),
         filters=[_strip],
-        validators=[DataRequired("Tell us your name."), Length(max=200)],
+        validators=[DataRequired(_l("Tell us your name.")), _max_length(200)],
     )
     email = EmailField(
-        "Email (the one you booked with)",
+        _l("Email (the one you booked with)"),
         filters=[_strip],
         validators=[
-            DataRequired("We need your email."),
-            Length(max=320),
+            DataRequired(_l("We need your email.")),
+            _max_length(320),
             _readable_email,
         ],
     )
     phone = TelField(
-        "Phone (optional)",
+        _l("Phone (optional)"),
         filters=[_strip],
-        validators=[Optional(), _possible_phone, Length(max=40)],
+        validators=[Optional(), _possible_phone, _max_length(40)],
     )

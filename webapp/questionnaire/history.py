@@ -1,6 +1,6 @@
 """What the patient page shows of the questionnaire: the latest answers in words, the
-submissions, which medical answers changed, who said they were answering, and the
-signed link to send the patient.
+submissions, which medical answers changed, who said they were answering, the photos,
+and the signed link to send the patient.
 
 The patient page includes ``questionnaire/_history.html`` and calls
 ``patient_questionnaire`` through the template global the questionnaire blueprint
@@ -17,9 +17,10 @@ from sqlalchemy import select
 from wtforms import Field
 
 from webapp.extensions import db
-from webapp.models import PatientProfile, QuestionnaireSubmission
+from webapp.models import PatientPhoto, PatientProfile, QuestionnaireSubmission
 from webapp.questionnaire.forms import QuestionnaireForm
 from webapp.questionnaire.links import questionnaire_token
+from webapp.questionnaire.photos import patient_photos
 from webapp.questionnaire.questions import MEDICAL_QUESTIONS, SECTIONS
 
 DescribedAnswers = list[tuple[str, list[tuple[str, str, str]]]]
@@ -35,6 +36,7 @@ class QuestionnaireHistory:
     # Submissions sent before the booking arrived by someone who typed another email.
     other_emails: list[QuestionnaireSubmission]
     link: str
+    photos: list[PatientPhoto]
 
 
 def patient_questionnaire(patient: PatientProfile) -> QuestionnaireHistory:
@@ -46,6 +48,7 @@ def patient_questionnaire(patient: PatientProfile) -> QuestionnaireHistory:
         changed=changed_medical_answers(submissions),
         other_emails=[s for s in submissions if s.typed_email and s.typed_email != patient.email],
         link=url_for("questionnaire.fill", token=questionnaire_token(patient), _external=True),
+        photos=patient_photos(patient),
     )
 
 

@@ -51,6 +51,22 @@ class QuestionnaireAccess:
         return self.patient.name.split()[0]
 
     @property
+    def booking_title(self) -> str | None:
+        """The consultation's title as the patient may see it, naming no one.
+
+        Cal.com's default title reads "<event> between <host> and <booker>", so only the
+        part before " between " is kept; a title that still holds more of the patient's
+        name than the first name is not shown at all.
+        """
+        if self.consultation is None or not self.consultation.title:
+            return None
+        title = self.consultation.title.split(" between ")[0].strip()
+        names = (self.patient.name or "").split()[1:] if self.patient else []
+        if not title or any(name.lower() in title.lower() for name in names):
+            return None
+        return title
+
+    @property
     def earlier_answers(self) -> dict[str, Any] | None:
         """The patient's latest answers, to fill the form with; only for a signed link."""
         if not self.signed or self.patient is None:

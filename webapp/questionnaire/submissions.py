@@ -20,7 +20,8 @@ from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, QuestionnaireSubmission, utcnow
 from webapp.patients.contact import ContactDetails
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
-from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS
+from webapp.questionnaire.photos import attach_submission_photos
+from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS, MULTIPLE_CHOICE_FIELDS
 
 PENDING_MAX_AGE = timedelta(days=30)
 
@@ -58,7 +59,8 @@ def submit_questionnaire(
 
 
 def attach_pending_answers(*consultations: Consultation) -> None:
-    """Give the pending answers sent from these bookings' links to the bookings' patient.
+    """Give the pending answers (and their photos) sent from these bookings' links to the
+    bookings' patient.
 
     Called when Cal.com's delivery of a booking arrives (and for the booking a reschedule
     replaces). In a seated booking, whose link every seat holder shares, a seat takes only
@@ -93,6 +95,7 @@ def attach_pending_answers(*consultations: Consultation) -> None:
         patient = consultation.patient
         submission.patient_profile_id = patient.id
         submission.consultation_id = consultation.id
+        attach_submission_photos(submission)
         latest = patient.questionnaire_completed_at
         if latest is None or submission.submitted_at >= latest:
             apply_submission(patient, submission)
@@ -140,7 +143,7 @@ def update_profile(patient: PatientProfile, answers: dict[str, Any]) -> None:
     """
     merged = dict(patient.questionnaire_answers or {})
     for field, value in answers.items():
-        if not _is_blank(value):
+        if not _is_blank(value) or field not in merged:
             merged[field] = value
     for name, *_ in MEDICAL_QUESTIONS:
         if answers.get(name) == "none":
@@ -148,6 +151,8 @@ def update_profile(patient: PatientProfile, answers: dict[str, Any]) -> None:
     patient.questionnaire_answers = merged
     if answers.get("country"):
         patient.location = patient.country = answers["country"]
+    if answers.get("city"):
+        patient.city = answers["city"]
     if answers.get("age_range"):
         patient.age_range = answers["age_range"]
     if answers.get("gender"):
@@ -159,7 +164,10 @@ def answers_from_form(data: dict[str, Any]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for field in ANSWER_FIELDS:
         value = data.get(field)
-        answers[field] = value.strip() if isinstance(value, str) else (value or [])
+        if isinstance(value, str):
+            answers[field] = value.strip()
+        else:
+            answers[field] = value or ([] if field in MULTIPLE_CHOICE_FIELDS else "")
     for name, *_ in MEDICAL_QUESTIONS:
         if answers.get(name) != "yes":
             answers[f"{name}_details"] = ""
