@@ -106,9 +106,9 @@ def test_the_profile_shows_who_the_patient_is(consultant_client, lifecycle):
         '<dt>Email</dt><dd><a href="mailto:oliver.bennett@example.co.uk">'
         "oliver.bennett@example.co.uk</a></dd>" in page
     )
-    assert '<dt>Phone</dt><dd><a href="tel:+447700900123">+447700900123</a></dd>' in page
+    assert '<dt>Phone</dt><dd><a href="tel:+447700900123">+44 7700 900123</a></dd>' in page
     assert "<dt>Location</dt><dd>United Kingdom</dd>" in page
-    assert "<dt>Time zone</dt><dd>Europe/London</dd>" in page
+    assert "<dt>Time zone</dt><dd>London <small>(Europe/London)</small></dd>" in page
     assert "Questionnaire not completed yet" in page
     assert "Possible duplicate" not in page
     assert "emma.bennett@example.co.uk</a></dd>" not in page  # the guest is not the patient
@@ -163,7 +163,7 @@ def test_the_cancellation_reason_is_shown_on_the_cancelled_consultation(
 def test_booking_form_answers_have_readable_labels(consultant_client, lifecycle):
     page = patient_page(consultant_client, lifecycle["patient"])
 
-    for consultation in (lifecycle["first"], lifecycle["second"]):
+    for consultation in (lifecycle["second"],):
         answers = article(page, consultation)
         assert "<summary>Booking form answers</summary>" in answers
         assert "<dt>Which country do you live in?</dt><dd>United Kingdom</dd>" in answers
@@ -177,6 +177,18 @@ def test_booking_form_answers_have_readable_labels(consultant_client, lifecycle)
         assert "<dt>What is this meeting about?</dt>" not in answers  # hidden, unanswered
     second = article(page, lifecycle["second"])
     assert "<dt>Reason for rescheduling</dt><dd>Flight changed</dd>" in second
+
+
+def test_the_answers_of_a_rescheduled_chain_show_once(consultant_client, lifecycle):
+    page = patient_page(consultant_client, lifecycle["patient"])
+    first = article(page, lifecycle["first"])
+
+    assert page.count("<summary>Booking form answers</summary>") == 1
+    assert "<dt>Which country do you live in?</dt>" not in first
+    assert (
+        f'the same as in the <a href="#consultation-{lifecycle["second"]}">'
+        "booking it was rescheduled to</a>" in first
+    )
 
 
 # --- Deliveries ------------------------------------------------------------------------------
