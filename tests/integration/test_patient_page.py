@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import deliver, fixture_body, fixture_json
+from tests.conftest import (
+    FIXTURE_BOOKING_UID,
+    booking_document,
+    deliver,
+    fixture_body,
+    fixture_json,
+    submit,
+    valid_answers,
+)
+from webapp.extensions import db
+from webapp.models import Consultation
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 CREATED_START = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
@@ -264,3 +274,139 @@ def test_a_patient_without_a_shared_phone_has_no_duplicate_note(consultant_clien
     page = patient_page(consultant_client, answer["patient_id"])
 
     assert 'role="note"' not in page and "Possible duplicate" not in page
+
+
+# --- Summary ---------------------------------------------------------------------------------
+
+
+def upcoming_booking(start: datetime, uid: str = "upcoming-uid") -> dict:
+    document = booking_document(uid, booking_id=90400)
+    document["payload"]["startTime"] = start.isoformat()
+    document["payload"]["endTime"] = (start + timedelta(minutes=30)).isoformat()
+    return document
+
+
+def summary(page: str) -> str:
+    match = re.search(r'<article class="patient-summary">.*?</article>', page, re.S)
+    assert match, "no summary"
+    return match.group(0)
+
+
+def test_the_summary_comes_first_with_the_next_consultation_in_both_zones(consultant_client):
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=22, minute=30, second=0, microsecond=0
+    )
+    answer = deliver(consultant_client, upcoming_booking(start))
+    deliver(consultant_client, fixture_body("booking_created.json"))  # in the past
+
+    page = patient_page(consultant_client, answer["patient_id"])
+    top = summary(page)
+
+    assert page.index('class="patient-summary"') < page.index('id="notes-heading"')
+    assert page.index('class="patient-summary"') < page.index('id="questionnaire-heading"')
+    assert "<h1>Oliver Bennett</h1>" in top
+    clinic = start.astimezone(ISTANBUL).strftime("%a %d %b %H:%M")
+    theirs = start.astimezone(ZoneInfo("Europe/London")).strftime("%a %d %b %H:%M")
+    assert f"<strong>{clinic}</strong></time>\n          <small>Istanbul (clinic)</small>" in top
+    assert f"{theirs} <small>London (patient)</small>" in top
+    assert (
+        '<a class="button-link" href="https://app.cal.com/video/r8KqT2mWv5XbN7pLc3YdZa" '
+        'target="_blank" rel="noopener noreferrer">Join (Cal Video)</a>' in top
+    )
+    assert "Europe/London" not in top
+
+
+def test_a_join_link_that_is_not_http_is_never_linked(app, consultant_client):
+    start = datetime.now(UTC) + timedelta(days=2)
+    answer = deliver(consultant_client, upcoming_booking(start))
+    with app.app_context():
+        consultation = db.session.get(Consultation, answer["consultation_id"])
+        consultation.meeting_url = "javascript:alert(1)"
+        db.session.commit()
+
+    top = summary(patient_page(consultant_client, answer["patient_id"]))
+
+    assert "javascript:" not in top
+    assert "Join" not in top and "Cal Video" in top
+
+
+def test_without_an_upcoming_consultation_the_summary_says_so(consultant_client, lifecycle):
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert "No upcoming consultation." in top
+
+
+def test_the_summary_formats_the_phone_with_call_and_whatsapp(consultant_client, lifecycle):
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert '<p class="summary-phone">+44 7700 900123</p>' in top
+    assert '<a class="button-link" href="tel:+447700900123">Call</a>' in top
+    assert (
+        '<a class="button-link" href="https://wa.me/447700900123" target="_blank" '
+        'rel="noopener noreferrer">WhatsApp</a>' in top
+    )
+
+
+def test_chips_show_what_a_surgeon_must_not_miss(consultant_client, lifecycle):
+    answers = valid_answers(
+        allergies="yes",
+        allergies_details="Penicillin",
+        surgeries="yes",
+        surgeries_details="Appendix, 2015",
+    )
+    assert submit(consultant_client, FIXTURE_BOOKING_UID, answers).status_code == 302
+
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    chips = re.findall(
+        r'<li class="chip chip-([\w-]+)" tabindex="0" title="([^"]*)">\s*<strong>([^<]*)</strong>'
+        r'(?:<span class="chip-details">([^<]*)</span>)?',
+        top,
+    )
+    assert chips == [
+        (
+            "blood-thinner",
+            "Shown because the medications name one: Aspirin 75 mg daily",
+            "Blood thinner",
+            "Aspirin 75 mg daily",
+        ),
+        ("allergies", "Shown because allergies: yes: Penicillin", "Allergies", "Penicillin"),
+        (
+            "surgeries",
+            "Shown because earlier surgery: yes: Appendix, 2015",
+            "Earlier surgery",
+            "Appendix, 2015",
+        ),
+    ]
+    assert "chip-conditions" not in top  # answered "none"
+
+
+def test_no_chips_before_the_questionnaire_or_when_all_is_none(consultant_client, lifecycle):
+    assert "Not known yet: the questionnaire is not in." in summary(
+        patient_page(consultant_client, lifecycle["patient"])
+    )
+    answers = valid_answers(medications="none", medications_details="")
+    submit(consultant_client, FIXTURE_BOOKING_UID, answers)
+
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert 'class="chip' not in top
+    assert "No blood thinners, allergies, earlier surgery or conditions reported." in top
+
+
+def test_meeting_locations_read_in_words(consultant_client, lifecycle):
+    page = patient_page(consultant_client, lifecycle["patient"])
+    second = article(page, lifecycle["second"])
+
+    assert '<p class="meeting-place">Where: Cal Video</p>' in article(page, lifecycle["first"])
+    assert "<dt>Meeting location</dt><dd>Cal Video</dd>" in second
+    assert "integrations:" not in page
+
+
+def test_the_delivery_log_is_folded_away(consultant_client, lifecycle):
+    deliveries = section(
+        patient_page(consultant_client, lifecycle["patient"]), "deliveries-heading"
+    )
+
+    assert '<details class="delivery-log">' in deliveries
+    assert "<summary>Delivery log (3)</summary>" in deliveries
