@@ -92,7 +92,7 @@ def test_zones_read_as_cities(name, label):
     assert zone_label(name) == label
 
 
-NONE_ANSWERS = {key: "none" for key in ("conditions", "medications", "allergies", "surgeries")}
+NONE_ANSWERS = dict.fromkeys(("conditions", "medications", "allergies", "surgeries"), "none")
 
 
 def chips(**answers: str) -> list[tuple[str, str]]:
