@@ -185,6 +185,12 @@ def test_a_merge_takes_the_chosen_fields_and_moves_every_row(app, consultant_cli
         assert kept.possible_duplicate_of_id is None
         assert kept.user.email is None
         record = db.session.scalars(select(PatientMerge)).one()
+        assert set(record.snapshot["moved"]) == {
+            "consultations.patient_profile_id",
+            "questionnaire_submissions.patient_profile_id",
+            "patient_notes.patient_profile_id",
+            "webhook_events.patient_profile_id",
+        }  # every table that points at a patient, and never audit_events
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "patient.merged")
         ).one()

@@ -96,6 +96,10 @@ def merge_patients(
     chosen = set(take_from_merged)
     if unknown := chosen - set(MERGE_FIELDS):
         raise MergeError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    # Two consultants resolving the same pair at once: the second waits, then sees the
+    # first's merge and refuses.
+    for patient in sorted((survivor, merged), key=lambda p: p.id):
+        db.session.refresh(patient, with_for_update=True)
     _check_pair(survivor, merged)
     db.session.flush()
     snapshot: dict[str, Any] = {
@@ -164,6 +168,7 @@ def undo_merge(merge: PatientMerge, consultant: Consultant) -> None:
     moved row back on the merged-away record. Rows that reached the survivor after the
     merge stay with it. Raises ``MergeError`` when the merge was undone already, a later
     merge of either record is still in place, or another user took one of the emails."""
+    db.session.refresh(merge, with_for_update=True)
     if merge.undone_at is not None:
         raise MergeError("This merge was undone already.")
     later = db.session.scalar(
