@@ -30,7 +30,6 @@ from webapp.models import (
     UTCDateTime,
     utcnow,
 )
-from webapp.patients.matching import pair_dismissed
 
 # The fields a consultant chooses between, in the order the form shows them. Each names
 # the profile columns that go together ("questionnaire" is the latest answers and all
@@ -230,7 +229,7 @@ def dismiss_duplicate(
     patient: PatientProfile, other: PatientProfile, consultant: Consultant
 ) -> DuplicateDismissal:
     """Record that ``patient`` and ``other`` are different people: the flag between them
-    clears and matching never flags the pair again (``pair_dismissed``). Records
+    clears and matching never flags the pair again (``matching.pair_dismissed``). Records
     ``patient.duplicate_dismissed``. Raises ``MergeError`` for the same record twice."""
     if patient.id == other.id:
         raise MergeError("A record cannot be a duplicate of itself.")
@@ -238,20 +237,17 @@ def dismiss_duplicate(
         if one.possible_duplicate_of_id == two.id:
             one.possible_duplicate_of_id = None
     low, high = sorted((patient.id, other.id))
-    dismissal = None
-    if not pair_dismissed(low, high):
+    dismissal = db.session.scalar(
+        select(DuplicateDismissal).where(
+            DuplicateDismissal.first_id == low, DuplicateDismissal.second_id == high
+        )
+    )
+    if dismissal is None:
         dismissal = DuplicateDismissal(first_id=low, second_id=high, consultant_id=consultant.id)
         db.session.add(dismissal)
     db.session.flush()
     audit.record("patient.duplicate_dismissed", consultant, patient, {"other_id": other.id})
-    return (
-        dismissal
-        or db.session.scalars(
-            select(DuplicateDismissal).where(
-                DuplicateDismissal.first_id == low, DuplicateDismissal.second_id == high
-            )
-        ).one()
-    )
+    return dismissal
 
 
 def merges_of(patient: PatientProfile) -> list[PatientMerge]:
