@@ -56,7 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from webapp import cli, errors, health, i18n, security, storable, templating
+    from webapp import audit_views, cli, errors, health, i18n, security, storable, templating
     from webapp.auth import cli as auth_cli
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
@@ -78,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         patient_views.bp,
         questionnaire_views.bp,
         connection_views.bp,
+        audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -1,8 +1,16 @@
-"""The audit trail: one append-only row per action worth answering for later."""
+"""The audit trail: one append-only row per action worth answering for later.
+
+``record`` appends; ``audit_page`` reads. Nothing here (or anywhere in the app) updates or
+deletes a row, and the models refuse it (``_audit_is_append_only``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultant, PatientProfile, utcnow
@@ -30,3 +38,66 @@ def record(
     db.session.add(audit)
     db.session.flush()
     return audit
+
+
+PER_PAGE = 50
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit events a page lists: all of them when every field is ``None``.
+
+    ``start`` and ``end`` bound ``at`` (``start`` included, ``end`` excluded).
+    """
+
+    consultant_id: int | None = None
+    action: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    patient_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit events, newest first, each with its consultant."""
+
+    events: list[tuple[AuditEvent, Consultant | None]]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+def audit_page(audit_filter: AuditFilter, page: int = 1) -> AuditPage:
+    """The audit events ``audit_filter`` selects, newest first, ``PER_PAGE`` at a time."""
+    conditions = []
+    if audit_filter.consultant_id is not None:
+        conditions.append(AuditEvent.consultant_id == audit_filter.consultant_id)
+    if audit_filter.action:
+        conditions.append(AuditEvent.action == audit_filter.action)
+    if audit_filter.start is not None:
+        conditions.append(AuditEvent.at >= audit_filter.start)
+    if audit_filter.end is not None:
+        conditions.append(AuditEvent.at < audit_filter.end)
+    if audit_filter.patient_id is not None:
+        conditions.append(AuditEvent.patient_profile_id == audit_filter.patient_id)
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
+    rows = db.session.execute(
+        select(AuditEvent, Consultant)
+        .outerjoin(Consultant, Consultant.id == AuditEvent.consultant_id)
+        .where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    return AuditPage([(event, consultant) for event, consultant in rows], total or 0, page)
+
+
+def recorded_actions() -> list[str]:
+    """Every action the trail holds, for the clinic page's filter."""
+    return list(
+        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from webapp.extensions import db
 
@@ -109,6 +109,11 @@ class PatientProfile(db.Model):
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id"), index=True
     )
+    # Set when a consultant merged this record into another (the survivor); such a record
+    # is kept for the record but never matched, listed or merged again.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_profiles.id"), index=True
+    )
     age_range: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str | None] = mapped_column(String(30))
     # Name, email and phone digits folded for the dashboard's search (``search_text_for``).
@@ -120,7 +125,12 @@ class PatientProfile(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="profile")
-    possible_duplicate_of: Mapped[PatientProfile | None] = relationship(remote_side=[id])
+    possible_duplicate_of: Mapped[PatientProfile | None] = relationship(
+        remote_side=[id], foreign_keys=[possible_duplicate_of_id]
+    )
+    merged_into: Mapped[PatientProfile | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
     consultations: Mapped[list[Consultation]] = relationship(
         back_populates="patient", order_by="Consultation.start_time"
     )
@@ -365,4 +375,67 @@ class PatientPhoto(db.Model):
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
+    """Bulk ``update(AuditEvent)`` / ``delete(AuditEvent)`` skip the per-row guard above;
+    refuse them too."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is AuditEvent:
+        raise RuntimeError("audit_events is append-only")
+
+
+class PatientNote(db.Model):
+    """A consultant's note on a patient. Never edited in place: an edit is a new row that
+    ``replaces`` the earlier one, which stays (and shows as an earlier version)."""
+
+    __tablename__ = "patient_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The earlier version this one replaces; a note is current while nothing replaces it.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("patient_notes.id"), unique=True)
+
+    consultant: Mapped[Consultant] = relationship()
+
+
+class PatientMerge(db.Model):
+    """A consultant's merge of one patient record into another, and what undoing it needs.
+
+    ``snapshot`` holds every column of both profiles and both users as they were before,
+    and the ids of every row that moved (by table), so an undo puts all of it back.
+    """
+
+    __tablename__ = "patient_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))
+
+    consultant: Mapped[Consultant] = relationship(foreign_keys=[consultant_id])
+
+
+class DuplicateDismissal(db.Model):
+    """Two patients a consultant said are different people: never flagged again.
+
+    The pair is ordered (``first_id`` < ``second_id``) so it is stored once.
+    """
+
+    __tablename__ = "duplicate_dismissals"
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_duplicate_dismissals"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -55,6 +55,14 @@ def local_time(value: datetime | None, zone_name: str | None, fmt: str = "%a %d 
         return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
+def zone_label(name: str | None) -> str:
+    """A time zone as people say it: its city (``Europe/London`` is "London",
+    ``America/Argentina/Buenos_Aires`` "Buenos Aires"); a zone without one as named."""
+    if not name:
+        return ""
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
 def answer_label(key: str, answer: Any) -> str:
     """A readable label for a booking-form answer, at most ``MAX_LABEL_LENGTH`` long."""
     label = answer.get("label") if isinstance(answer, dict) else None
@@ -93,5 +101,8 @@ def _words(value: Any, depth: int) -> str:
 def register(app: Flask) -> None:
     """Add the filters to ``app``'s Jinja environment."""
     app.jinja_env.filters.update(
-        local_time=local_time, answer_label=answer_label, answer_text=answer_text
+        local_time=local_time,
+        answer_label=answer_label,
+        answer_text=answer_text,
+        zone_label=zone_label,
     )

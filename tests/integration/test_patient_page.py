@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import deliver, fixture_body, fixture_json
+from tests.conftest import (
+    FIXTURE_BOOKING_UID,
+    booking_document,
+    deliver,
+    fixture_body,
+    fixture_json,
+    submit,
+    valid_answers,
+)
+from webapp.extensions import db
+from webapp.models import Consultation
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 CREATED_START = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
@@ -106,9 +116,9 @@ def test_the_profile_shows_who_the_patient_is(consultant_client, lifecycle):
         '<dt>Email</dt><dd><a href="mailto:oliver.bennett@example.co.uk">'
         "oliver.bennett@example.co.uk</a></dd>" in page
     )
-    assert '<dt>Phone</dt><dd><a href="tel:+447700900123">+447700900123</a></dd>' in page
+    assert '<dt>Phone</dt><dd><a href="tel:+447700900123">+44 7700 900123</a></dd>' in page
     assert "<dt>Location</dt><dd>United Kingdom</dd>" in page
-    assert "<dt>Time zone</dt><dd>Europe/London</dd>" in page
+    assert "<dt>Time zone</dt><dd>London <small>(Europe/London)</small></dd>" in page
     assert "Questionnaire not completed yet" in page
     assert "Possible duplicate" not in page
     assert "emma.bennett@example.co.uk</a></dd>" not in page  # the guest is not the patient
@@ -163,7 +173,7 @@ def test_the_cancellation_reason_is_shown_on_the_cancelled_consultation(
 def test_booking_form_answers_have_readable_labels(consultant_client, lifecycle):
     page = patient_page(consultant_client, lifecycle["patient"])
 
-    for consultation in (lifecycle["first"], lifecycle["second"]):
+    for consultation in (lifecycle["second"],):
         answers = article(page, consultation)
         assert "<summary>Booking form answers</summary>" in answers
         assert "<dt>Which country do you live in?</dt><dd>United Kingdom</dd>" in answers
@@ -177,6 +187,18 @@ def test_booking_form_answers_have_readable_labels(consultant_client, lifecycle)
         assert "<dt>What is this meeting about?</dt>" not in answers  # hidden, unanswered
     second = article(page, lifecycle["second"])
     assert "<dt>Reason for rescheduling</dt><dd>Flight changed</dd>" in second
+
+
+def test_the_answers_of_a_rescheduled_chain_show_once(consultant_client, lifecycle):
+    page = patient_page(consultant_client, lifecycle["patient"])
+    first = article(page, lifecycle["first"])
+
+    assert page.count("<summary>Booking form answers</summary>") == 1
+    assert "<dt>Which country do you live in?</dt>" not in first
+    assert (
+        f'the same as in the <a href="#consultation-{lifecycle["second"]}">'
+        "booking it was rescheduled to</a>" in first
+    )
 
 
 # --- Deliveries ------------------------------------------------------------------------------
@@ -252,3 +274,139 @@ def test_a_patient_without_a_shared_phone_has_no_duplicate_note(consultant_clien
     page = patient_page(consultant_client, answer["patient_id"])
 
     assert 'role="note"' not in page and "Possible duplicate" not in page
+
+
+# --- Summary ---------------------------------------------------------------------------------
+
+
+def upcoming_booking(start: datetime, uid: str = "upcoming-uid") -> dict:
+    document = booking_document(uid, booking_id=90400)
+    document["payload"]["startTime"] = start.isoformat()
+    document["payload"]["endTime"] = (start + timedelta(minutes=30)).isoformat()
+    return document
+
+
+def summary(page: str) -> str:
+    match = re.search(r'<article class="patient-summary">.*?</article>', page, re.S)
+    assert match, "no summary"
+    return match.group(0)
+
+
+def test_the_summary_comes_first_with_the_next_consultation_in_both_zones(consultant_client):
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=22, minute=30, second=0, microsecond=0
+    )
+    answer = deliver(consultant_client, upcoming_booking(start))
+    deliver(consultant_client, fixture_body("booking_created.json"))  # in the past
+
+    page = patient_page(consultant_client, answer["patient_id"])
+    top = summary(page)
+
+    assert page.index('class="patient-summary"') < page.index('id="notes-heading"')
+    assert page.index('class="patient-summary"') < page.index('id="questionnaire-heading"')
+    assert "<h1>Oliver Bennett</h1>" in top
+    clinic = start.astimezone(ISTANBUL).strftime("%a %d %b %H:%M")
+    theirs = start.astimezone(ZoneInfo("Europe/London")).strftime("%a %d %b %H:%M")
+    assert f"<strong>{clinic}</strong></time>\n          <small>Istanbul (clinic)</small>" in top
+    assert f"{theirs} <small>London (patient)</small>" in top
+    assert (
+        '<a class="button-link" href="https://app.cal.com/video/r8KqT2mWv5XbN7pLc3YdZa" '
+        'target="_blank" rel="noopener noreferrer">Join (Cal Video)</a>' in top
+    )
+    assert "Europe/London" not in top
+
+
+def test_a_join_link_that_is_not_http_is_never_linked(app, consultant_client):
+    start = datetime.now(UTC) + timedelta(days=2)
+    answer = deliver(consultant_client, upcoming_booking(start))
+    with app.app_context():
+        consultation = db.session.get(Consultation, answer["consultation_id"])
+        consultation.meeting_url = "javascript:alert(1)"
+        db.session.commit()
+
+    top = summary(patient_page(consultant_client, answer["patient_id"]))
+
+    assert "javascript:" not in top
+    assert "Join" not in top and "Cal Video" in top
+
+
+def test_without_an_upcoming_consultation_the_summary_says_so(consultant_client, lifecycle):
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert "No upcoming consultation." in top
+
+
+def test_the_summary_formats_the_phone_with_call_and_whatsapp(consultant_client, lifecycle):
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert '<p class="summary-phone">+44 7700 900123</p>' in top
+    assert '<a class="button-link" href="tel:+447700900123">Call</a>' in top
+    assert (
+        '<a class="button-link" href="https://wa.me/447700900123" target="_blank" '
+        'rel="noopener noreferrer">WhatsApp</a>' in top
+    )
+
+
+def test_chips_show_what_a_surgeon_must_not_miss(consultant_client, lifecycle):
+    answers = valid_answers(
+        allergies="yes",
+        allergies_details="Penicillin",
+        surgeries="yes",
+        surgeries_details="Appendix, 2015",
+    )
+    assert submit(consultant_client, FIXTURE_BOOKING_UID, answers).status_code == 302
+
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    chips = re.findall(
+        r'<li class="chip chip-([\w-]+)" tabindex="0" title="([^"]*)">\s*<strong>([^<]*)</strong>'
+        r'(?:<span class="chip-details">([^<]*)</span>)?',
+        top,
+    )
+    assert chips == [
+        (
+            "blood-thinner",
+            "Shown because the medications name one: Aspirin 75 mg daily",
+            "Blood thinner",
+            "Aspirin 75 mg daily",
+        ),
+        ("allergies", "Shown because allergies: yes: Penicillin", "Allergies", "Penicillin"),
+        (
+            "surgeries",
+            "Shown because earlier surgery: yes: Appendix, 2015",
+            "Earlier surgery",
+            "Appendix, 2015",
+        ),
+    ]
+    assert "chip-conditions" not in top  # answered "none"
+
+
+def test_no_chips_before_the_questionnaire_or_when_all_is_none(consultant_client, lifecycle):
+    assert "Not known yet: the questionnaire is not in." in summary(
+        patient_page(consultant_client, lifecycle["patient"])
+    )
+    answers = valid_answers(medications="none", medications_details="")
+    submit(consultant_client, FIXTURE_BOOKING_UID, answers)
+
+    top = summary(patient_page(consultant_client, lifecycle["patient"]))
+
+    assert 'class="chip' not in top
+    assert "No blood thinners, allergies, earlier surgery or conditions reported." in top
+
+
+def test_meeting_locations_read_in_words(consultant_client, lifecycle):
+    page = patient_page(consultant_client, lifecycle["patient"])
+    second = article(page, lifecycle["second"])
+
+    assert '<p class="meeting-place">Where: Cal Video</p>' in article(page, lifecycle["first"])
+    assert "<dt>Meeting location</dt><dd>Cal Video</dd>" in second
+    assert "integrations:" not in page
+
+
+def test_the_delivery_log_is_folded_away(consultant_client, lifecycle):
+    deliveries = section(
+        patient_page(consultant_client, lifecycle["patient"]), "deliveries-heading"
+    )
+
+    assert '<details class="delivery-log">' in deliveries
+    assert "<summary>Delivery log (3)</summary>" in deliveries

@@ -18,6 +18,7 @@ from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus, PatientProfile
+from webapp.patients.merging import default_choices, differing_fields
 
 TABS = {
     "today": "Today",
@@ -238,3 +239,49 @@ def _with_patient(query: Select[Any]) -> Select[Any]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class ReviewPair:
+    """A possible duplicate for the Needs review tab: the earlier record, the one flagged
+    as possibly the same person, how many consultations each has, and which of the
+    merge's fields differ."""
+
+    kept: PatientProfile
+    flagged: PatientProfile
+    consultations: dict[int, int]
+    differing: list[str]
+    # For each differing field, whose value the merge form offers first.
+    defaults: dict[str, str]
+
+
+def review_pairs(limit: int = PER_PAGE) -> list[ReviewPair]:
+    """The flagged possible duplicates still to resolve, oldest flag first."""
+    flagged = db.session.scalars(
+        select(PatientProfile)
+        .where(
+            PatientProfile.possible_duplicate_of_id.is_not(None),
+            PatientProfile.merged_into_id.is_(None),
+        )
+        .order_by(PatientProfile.id)
+        .limit(limit)
+    ).all()
+    ids = {p.id for p in flagged} | {p.possible_duplicate_of_id for p in flagged}
+    counts = dict(
+        db.session.execute(
+            select(Consultation.patient_profile_id, func.count())
+            .where(Consultation.patient_profile_id.in_(ids))
+            .group_by(Consultation.patient_profile_id)
+        ).all()
+    )
+    return [
+        ReviewPair(
+            kept=patient.possible_duplicate_of,
+            flagged=patient,
+            consultations=counts,
+            differing=differing_fields(patient.possible_duplicate_of, patient),
+            defaults=default_choices(patient.possible_duplicate_of, patient),
+        )
+        for patient in flagged
+        if patient.possible_duplicate_of is not None
+    ]

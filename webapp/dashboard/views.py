@@ -17,11 +17,14 @@ from webapp.dashboard.queries import (
     changed_consultations,
     consultations_page,
     read_browser_time,
+    review_pairs,
     tab_counts,
 )
 from webapp.templating import zone
 
 bp = Blueprint("dashboard", __name__)
+# The Needs review tab's side-by-side pairs (dashboard/_review.html).
+bp.add_app_template_global(review_pairs)
 
 
 @bp.get("/")

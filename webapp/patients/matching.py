@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from webapp.extensions import db
-from webapp.models import PatientProfile, User
+from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
 
 
@@ -23,7 +23,7 @@ class PatientMatch:
 
     patient: PatientProfile
     created: bool
-    rule: str  # "email", "phone", "new" or "new-possible-duplicate"
+    rule: str  # "email", "phone", "merged", "new" or "new-possible-duplicate"
 
 
 def find_or_create_patient(details: ContactDetails) -> PatientMatch:
@@ -31,26 +31,35 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
 
     Rules, in order: (1) the same normalised email is that patient; (2) the same phone is
     that patient when either side has no email (a phone-only booker) or both the same;
-    (3) a phone shared with a patient whose email differs makes a new patient flagged as a
-    possible duplicate of the other, never a silent merge; (4) otherwise a new patient. A
-    matched profile gains any field it lacked, and no field is overwritten.
+    (3) details that rules 1 and 2 would have matched to a record since merged into
+    another belong to the survivor of that merge; (4) a phone shared with a patient whose
+    email differs makes a new patient flagged as a possible duplicate of the other, never
+    a silent merge; (5) otherwise a new patient. A merged-away record is never the
+    answer. A matched profile gains any field it lacked, and no field is overwritten; a
+    patient found by email whose phone another patient with another email has is flagged
+    as a possible duplicate of that patient, unless a consultant said they are different
+    people (``pair_dismissed``) or the two are flagged already.
 
     Flushes. A concurrent insert of the same email raises ``IntegrityError`` at flush; the
     caller rolls back its savepoint and calls again, which then finds the other's patient.
     """
     if details.email:
         patient = db.session.scalar(
-            select(PatientProfile).join(User).where(User.email == details.email)
+            select(PatientProfile)
+            .join(User)
+            .where(User.email == details.email, PatientProfile.merged_into_id.is_(None))
         )
         if patient is not None:
             fill_missing_details(patient, details)
+            flag_shared_phone(patient, details)
             return PatientMatch(patient, created=False, rule="email")
 
+    phone = details.phone.e164 if details.phone else None
     possible_duplicate_of = None
-    if details.phone and details.phone.e164:
+    if phone:
         same_phone = db.session.scalars(
             select(PatientProfile)
-            .where(PatientProfile.phone == details.phone.e164)
+            .where(PatientProfile.phone == phone, PatientProfile.merged_into_id.is_(None))
             .order_by(PatientProfile.id)
         ).all()
         for candidate in same_phone:
@@ -59,9 +68,85 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
                 return PatientMatch(candidate, created=False, rule="phone")
         possible_duplicate_of = same_phone[0] if same_phone else None
 
+    survivor = _survivor_of_merged_record(details)
+    if survivor is not None:
+        fill_missing_details(survivor, details)
+        return PatientMatch(survivor, created=False, rule="merged")
+
     patient = create_patient(details, possible_duplicate_of)
     rule = "new-possible-duplicate" if possible_duplicate_of else "new"
     return PatientMatch(patient, created=True, rule=rule)
+
+
+def flag_shared_phone(patient: PatientProfile, details: ContactDetails) -> None:
+    """Flag ``patient`` as a possible duplicate of another patient who has the phone of
+    ``details`` and another email: unless ``patient`` is flagged already, the two are
+    flagged either way round, or a consultant dismissed the pair."""
+    phone = details.phone.e164 if details.phone else None
+    if not phone or patient.possible_duplicate_of_id is not None:
+        return
+    others = db.session.scalars(
+        select(PatientProfile)
+        .where(
+            PatientProfile.phone == phone,
+            PatientProfile.id != patient.id,
+            PatientProfile.merged_into_id.is_(None),
+            PatientProfile.email.is_not(None),
+            PatientProfile.email != patient.email,
+        )
+        .order_by(PatientProfile.id)
+    ).all()
+    for other in others:
+        if other.possible_duplicate_of_id == patient.id or pair_dismissed(patient.id, other.id):
+            continue
+        patient.possible_duplicate_of_id = other.id
+        db.session.flush()
+        return
+
+
+def pair_dismissed(first_id: int, second_id: int) -> bool:
+    """Whether a consultant said these two patients are different people."""
+    low, high = sorted((first_id, second_id))
+    return (
+        db.session.scalar(
+            select(DuplicateDismissal.id).where(
+                DuplicateDismissal.first_id == low, DuplicateDismissal.second_id == high
+            )
+        )
+        is not None
+    )
+
+
+def _survivor_of_merged_record(details: ContactDetails) -> PatientProfile | None:
+    """The patient a merged-away record with these details now lives on, if any."""
+    conditions: list[ColumnElement[bool]] = []
+    if details.email:
+        conditions.append(PatientProfile.email == details.email)
+    if details.phone and details.phone.e164:
+        same_phone = PatientProfile.phone == details.phone.e164
+        if details.email:
+            same_phone = and_(
+                same_phone,
+                or_(PatientProfile.email.is_(None), PatientProfile.email == details.email),
+            )
+        conditions.append(same_phone)
+    if not conditions:
+        return None
+    merged = db.session.scalar(
+        select(PatientProfile)
+        .where(or_(*conditions), PatientProfile.merged_into_id.is_not(None))
+        .order_by(PatientProfile.id)
+    )
+    return survivor_of(merged) if merged is not None else None
+
+
+def survivor_of(patient: PatientProfile) -> PatientProfile:
+    """The record ``patient`` now lives on: itself, or the end of its chain of merges."""
+    seen = {patient.id}
+    while patient.merged_into is not None and patient.merged_into.id not in seen:
+        patient = patient.merged_into
+        seen.add(patient.id)
+    return patient
 
 
 def create_patient(

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile
+from webapp.patients.matching import survivor_of
 
 LINK_SALT = "questionnaire-link"
 LINK_MAX_AGE = timedelta(days=30)
@@ -133,6 +134,7 @@ def _access_by_signed_token(token: str) -> QuestionnaireAccess:
     patient = db.session.get(PatientProfile, patient_id) if isinstance(patient_id, int) else None
     if patient is None:
         raise LinkInvalidError("the link names no patient of ours")
+    patient = survivor_of(patient)  # a link sent before a merge reaches the merged record
     return QuestionnaireAccess(patient, next_consultation(patient), None, signed=True)
 
 
