@@ -196,8 +196,9 @@ def test_a_turkish_patient_on_a_phone_steps_through_is_refused_resumes_and_sends
     expect(main).to_contain_text("Yes: Aspirin, günde 75 mg")
     expect(main).to_contain_text("Daha gür bir tepe")
     thumbnail = staff.get_by_role("img", name="Front (120×90)")
+    thumbnail.scroll_into_view_if_needed()  # lazy: it loads once the consultant scrolls to it
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("image => image.naturalWidth") == 120
+    assert thumbnail.evaluate("image => image.decode().then(() => image.naturalWidth)") == 120
     shot(staff, "staff-patient-photos")
 
 
