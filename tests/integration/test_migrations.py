@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from tests.conftest import BACKENDS, app_settings, scratch_postgresql_database
 from webapp import create_app
 from webapp.extensions import db
+from webapp.models import declared_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -30,7 +31,14 @@ def test_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            # As migrations/env.py compares: an index declared for PostgreSQL only is no
+            # difference on SQLite.
+            dialect = connection.dialect.name
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": lambda item, *_: declared_for(item, dialect)},
+            )
+            differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
 
     assert differences == []
@@ -89,7 +97,8 @@ def test_the_search_text_migration_fills_existing_patients(empty_database_url, t
             stored = connection.execute(text("SELECT search_text FROM patient_profiles")).scalar()
         db.engine.dispose()
 
-    assert stored == "özge çelik\nozge@example.com\n905321234567"
+    # Folded (accents and case) by the later migration, with the city and country lines.
+    assert stored == "ozge celik\nozge@example.com\n905321234567\n\n"
 
 
 def test_the_pending_answers_migration_keeps_every_submission(empty_database_url, tmp_path):
