@@ -299,11 +299,13 @@ def test_a_row_shows_both_times_the_patient_and_the_booking(consultant_client):
 
     assert f'<time datetime="{start.isoformat()}">' in shown
     assert start.astimezone(ISTANBUL).strftime("%a %d %b %H:%M") in shown
-    assert f"{start.astimezone(LONDON).strftime('%H:%M')} patient (Europe/London)" in shown
+    # The patient's time in words ("London", not "Europe/London"), the same day here.
+    assert re.search(rf"{start.astimezone(LONDON).strftime('%H:%M')} London</small>", shown)
+    assert "Europe/London</small>" not in shown
     assert "Oliver Bennett" in shown
     assert 'href="mailto:oliver.bennett@example.co.uk"' in shown
     assert 'href="tel:+447700900123"' in shown and ">+447700900123<" in shown
-    assert "<td>United Kingdom</td>" in shown
+    assert '<small class="line">United Kingdom</small>' in shown
     assert '<span class="status status-scheduled">Scheduled</span>' in shown
     assert '<span class="questionnaire missing">Not yet</span>' in shown
     assert "integrations:daily" not in shown
@@ -362,7 +364,10 @@ def test_search_finds_patients_by_name_email_or_phone_ignoring_case(
     page = page_text(consultant_client, "/", query_string={"q": query})
 
     assert set(row_ids(page)) == {patients[key] for key in who}
-    assert count(page, "upcoming") == len(who)
+    plural = "" if len(who) == 1 else "s"
+    assert f"{len(who)} patient{plural} match" in page
+    # A search looks in every list; the tabs still count their own bookings.
+    assert count(page, "upcoming") == 3
 
 
 def test_search_as_htmx_returns_the_filtered_fragment_and_keeps_the_query(
@@ -372,8 +377,10 @@ def test_search_as_htmx_returns_the_filtered_fragment_and_keeps_the_query(
 
     assert "<html" not in fragment
     assert row_ids(fragment) == [patients["zeynep"]]
-    assert count(fragment, "upcoming") == 1
-    assert 'href="/?tab=past&amp;q=kaya"' in fragment
+    assert count(fragment, "upcoming") == 3
+    # A tab leaves the search, which covers every tab already.
+    assert 'href="/?tab=past"' in fragment
+    assert 'aria-current="page"' not in fragment
     assert "q=kaya" in poller_url(fragment)
 
 
@@ -382,9 +389,9 @@ def test_a_search_that_matches_nothing_says_so(consultant_client, patients):
 
     assert row_ids(page) == []
     assert 'id="empty-state"' in page
-    assert "No consultation in “Upcoming” matches “nobody-like-this”." in page
+    assert "No patient matches “nobody-like-this”." in page
     assert "No bookings yet" not in page
-    assert all(count(page, tab) == 0 for tab in TABS)
+    assert count(page, "upcoming") == 3
 
 
 @pytest.mark.parametrize(("query", "who"), [("%", set()), ("_", {"zeynep"}), ("p_k", {"zeynep"})])
@@ -672,7 +679,7 @@ def test_a_poll_keeps_to_the_search_it_was_opened_with(consultant_client):
 
     assert 'data-belongs="true"' in row(update, kaya["consultation_id"])
     assert 'data-belongs="false"' in row(update, other["consultation_id"])
-    assert re.search(r'id="count-upcoming" hx-swap-oob="true">1</span>', update)
+    assert re.search(r'id="count-upcoming" hx-swap-oob="true">2</span>', update)
 
 
 @pytest.mark.parametrize(
