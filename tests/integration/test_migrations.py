@@ -173,3 +173,50 @@ def test_the_country_migration_takes_the_country_from_earlier_answers(empty_data
         db.engine.dispose()
 
     assert [tuple(row) for row in countries] == [(1, "Norway"), (2, None)]
+
+
+def test_the_folded_search_migration_refolds_every_patient_and_indexes_on_postgresql(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a010")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES "
+                    "(1, 'hans@example.com', CURRENT_TIMESTAMP), "
+                    "(2, 'ayse@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, name, email, phone, city, country,"
+                    " search_text, created_at, updated_at) VALUES "
+                    "(1, 1, 'Hans Müller', 'hans@example.com', '+491701234567', 'München',"
+                    " 'Germany', 'hans müller', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    "(2, 2, 'Ayşe Yılmaz', 'ayse@example.com', NULL, 'İzmir', NULL, '',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(revision="c5e55105a011")
+        with db.engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT search_text FROM patient_profiles ORDER BY id")
+            ).scalars()
+            stored = list(stored)
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("patient_profiles")}
+        downgrade(revision="c5e55105a010")
+        after_downgrade = {
+            index["name"] for index in inspect(db.engine).get_indexes("patient_profiles")
+        }
+        dialect = db.engine.dialect.name
+        db.engine.dispose()
+
+    assert stored == [
+        "hans muller\nhans@example.com\n491701234567\nmunchen\ngermany",
+        "ayse yilmaz\nayse@example.com\n\nizmir\n",
+    ]
+    trigram = "ix_patient_profiles_search_text_trgm"
+    assert (trigram in indexes) == (dialect == "postgresql")
+    assert trigram not in after_downgrade
