@@ -1292,3 +1292,18 @@ def test_the_poll_respects_the_filters(consultant_client, varied):
     assert 'data-belongs="true"' in row(update, turkish["consultation_id"])
     assert 'data-belongs="false"' in row(update, british["consultation_id"])
     assert re.search(r'id="count-upcoming" hx-swap-oob="true">3</span>', update)
+
+
+def test_an_htmx_view_pushes_its_own_address_and_a_history_restore_gets_the_page(
+    consultant_client,
+):
+    response = consultant_client.get(
+        "/?tab=past&q=&questionnaire=&country=Turkey&consultant=&from=&to=", headers=HTMX
+    )
+    assert response.headers["HX-Push-Url"] == "/?tab=past&country=Turkey"
+
+    restored = consultant_client.get(
+        "/?tab=past", headers=HTMX | {"HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restored.get_data(as_text=True)
+    assert "HX-Push-Url" not in restored.headers

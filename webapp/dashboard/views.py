@@ -60,12 +60,14 @@ def index() -> Response:
         "opened_at": view.now.isoformat(),
         "webhook_url": url_for("cal.receive", _external=True),
     }
-    if request.htmx:
-        template = "dashboard/_results_swap.html"
-    else:
-        template = "dashboard/index.html"
-        context |= {"choices": filter_choices(), "questionnaire_states": QUESTIONNAIRE_STATES}
-    return _vary(make_response(render_template(template, **context)))
+    # A history restore (Back, with htmx's cache off) needs the whole page again.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = make_response(render_template("dashboard/_results_swap.html", **context))
+        # The address bar gets the view's own URL, not the form's empty fields.
+        response.headers["HX-Push-Url"] = url_for("dashboard.index", **view.url_args())
+        return _vary(response)
+    context |= {"choices": filter_choices(), "questionnaire_states": QUESTIONNAIRE_STATES}
+    return _vary(make_response(render_template("dashboard/index.html", **context)))
 
 
 @bp.get("/dashboard/updates")
