@@ -1307,3 +1307,24 @@ def test_an_htmx_view_pushes_its_own_address_and_a_history_restore_gets_the_page
     )
     assert "<html" in restored.get_data(as_text=True)
     assert "HX-Push-Url" not in restored.headers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=0001-01-01",
+        "to=9999-12-31",
+        "from=9999-12-31&to=0001-01-01",
+        "from=2026-02-30",
+        "questionnaire=<b>&country=%F0%9F%98%80&consultant=" + "x" * 1000,
+    ],
+)
+def test_nonsense_filters_are_ignored_not_an_error(consultant_client, query):
+    answer = deliver(consultant_client, booking("uid-f", datetime.now(UTC) + timedelta(days=1)))
+
+    for headers in ({}, HTMX):
+        response = consultant_client.get(f"/?{query}", headers=headers)
+        assert response.status_code == 200, (query, response.status_code)
+        shown = response.get_data(as_text=True)
+        if "country" not in query and "consultant" not in query:
+            assert row_ids(shown) == [answer["consultation_id"]]

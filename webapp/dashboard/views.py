@@ -21,6 +21,8 @@ from flask_login import current_user, login_required
 from webapp.dashboard.attendance import OUTCOMES, NotMarkableError, is_markable, mark_outcome
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
+    EARLIEST_BROWSER_TIME,
+    LATEST_BROWSER_TIME,
     MAX_PAGE,
     QUESTIONNAIRE_STATES,
     TABS,
@@ -161,10 +163,13 @@ def _filters() -> Filters:
 
 
 def _day(raw: str | None) -> date | None:
+    """A day the filter form sent; ``None`` unless ISO and within the years we accept from a
+    browser (a day such as 9999-12-31 would overflow in the zone arithmetic)."""
     try:
-        return date.fromisoformat(raw or "")
+        day = date.fromisoformat(raw or "")
     except ValueError:
         return None
+    return day if EARLIEST_BROWSER_TIME.date() <= day < LATEST_BROWSER_TIME.date() else None
 
 
 def _opened_at() -> datetime:
