@@ -95,6 +95,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from webapp.models import declared_for
+
+        dialect = connection.dialect.name
+
+        def include_object(obj, name, type_, reflected, compare_to):
+            """Leave out what the models declare for another database only."""
+            return reflected or declared_for(obj, dialect)
+
+        conf_args.setdefault("include_object", include_object)
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch mode rebuilds a SQLite table by copying it and dropping the original;

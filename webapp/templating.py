@@ -6,7 +6,7 @@ and answers of any size or depth must render, never fail the page.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,8 @@ MAX_ANSWER_DEPTH = 3
 MAX_ANSWER_LENGTH = 1000
 MAX_LABEL_LENGTH = 200
 ELLIPSIS = "…"
+# How soon a booking's start is said as "in 25 min".
+SOON = timedelta(minutes=60)
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -55,12 +57,19 @@ def local_time(value: datetime | None, zone_name: str | None, fmt: str = "%a %d 
         return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
-def zone_label(name: str | None) -> str:
-    """A time zone as people say it: its city (``Europe/London`` is "London",
-    ``America/Argentina/Buenos_Aires`` "Buenos Aires"); a zone without one as named."""
-    if not name:
+def zone_place(zone_name: str | None) -> str:
+    """A zone as people say it: the city of its key ("Europe/London" is "London",
+    "America/Argentina/Buenos_Aires" is "Buenos Aires"); "UTC" stays "UTC"."""
+    return (zone_name or "").rpartition("/")[2].replace("_", " ")
+
+
+def starts_in(value: datetime | None, now: datetime, within: timedelta = SOON) -> str:
+    """ "in 25 min" for a start less than ``within`` after ``now`` ("now" for one this
+    minute), else empty. static/app.js keeps the same words current between polls."""
+    if value is None or not timedelta(0) <= value - now < within:
         return ""
-    return name.rsplit("/", 1)[-1].replace("_", " ")
+    minutes = int((value - now).total_seconds() // 60)
+    return f"in {minutes} min" if minutes else "now"
 
 
 def answer_label(key: str, answer: Any) -> str:
@@ -104,5 +113,6 @@ def register(app: Flask) -> None:
         local_time=local_time,
         answer_label=answer_label,
         answer_text=answer_text,
-        zone_label=zone_label,
+        zone_place=zone_place,
+        starts_in=starts_in,
     )

@@ -63,7 +63,7 @@ def test_a_new_booking_appears_live_then_changes_in_place(
     log_in(page, live_server)
     expect(page.locator("#empty-state")).to_contain_text("/webhooks/cal")
     page.evaluate("window.__notReloaded = true")
-    search = page.get_by_label("Search patients by name, email or phone")
+    search = page.locator("#search")
     search.focus()
 
     answer = deliver(live_server, upcoming_booking())
@@ -91,7 +91,7 @@ def test_a_new_booking_appears_live_then_changes_in_place(
     expect(page.locator("#count-upcoming")).to_have_text("0")
     assert page.evaluate("window.__notReloaded") is True
 
-    row.get_by_role("link", name="Oliver Bennett").click()
+    row.get_by_role("link", name="Oliver Bennett", exact=True).click()
     expect(page.get_by_role("heading", name="Oliver Bennett")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Decided to postpone the procedure")
     expect(page.locator("main")).to_contain_text("Which country do you live in?")

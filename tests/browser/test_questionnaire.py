@@ -93,7 +93,7 @@ def test_a_patient_fills_the_questionnaire_and_the_dashboard_shows_it_completed(
     expect(row).to_contain_text("Completed", timeout=LIVE_DEADLINE_MS)
     assert page.evaluate("window.__notReloaded") is True
 
-    row.get_by_role("link", name="Oliver Bennett").click()
+    row.get_by_role("link", name="Oliver Bennett", exact=True).click()
     main = page.locator("main")
     expect(main).to_contain_text("Yes: Aspirin 75 mg daily")
     expect(main).to_contain_text("2–5 years ago")

@@ -32,8 +32,12 @@ def booking(
     phone: str = "+447700900123",
     trigger: str = "BOOKING_CREATED",
     sent: datetime | None = None,
+    country: str | None = None,
+    city: str | None = None,
+    organizer: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The fixture booking with another uid, patient and time (and optionally trigger)."""
+    """The fixture booking with another uid, patient and time (and optionally trigger,
+    the patient's country and city, and the consultant as ``(name, email)``)."""
     document = fixture_json("booking_created.json")
     document["triggerEvent"] = trigger
     document["createdAt"] = (sent or datetime.now(UTC)).isoformat()
@@ -45,6 +49,13 @@ def booking(
     payload["responses"]["name"]["value"] = name
     payload["responses"]["attendeePhoneNumber"]["value"] = phone
     payload["attendees"][0].update(email=email, name=name, phoneNumber=phone)
+    if country is not None:
+        payload["responses"]["country"]["value"] = country
+        payload["userFieldsResponses"]["country"]["value"] = country
+    if city is not None:
+        payload["responses"]["city"] = {"label": "City", "value": city, "isHidden": False}
+    if organizer is not None:
+        payload["organizer"].update(name=organizer[0], email=organizer[1])
     if trigger == "BOOKING_CANCELLED":
         payload["status"] = "CANCELLED"
         payload["cancellationReason"] = "Decided to postpone the procedure"
@@ -299,11 +310,13 @@ def test_a_row_shows_both_times_the_patient_and_the_booking(consultant_client):
 
     assert f'<time datetime="{start.isoformat()}">' in shown
     assert start.astimezone(ISTANBUL).strftime("%a %d %b %H:%M") in shown
-    assert f"{start.astimezone(LONDON).strftime('%H:%M')} patient (Europe/London)" in shown
+    # The patient's time in words ("London", not "Europe/London"), the same day here.
+    assert re.search(rf"{start.astimezone(LONDON).strftime('%H:%M')} London</small>", shown)
+    assert "Europe/London</small>" not in shown
     assert "Oliver Bennett" in shown
     assert 'href="mailto:oliver.bennett@example.co.uk"' in shown
     assert 'href="tel:+447700900123"' in shown and ">+447700900123<" in shown
-    assert "<td>United Kingdom</td>" in shown
+    assert '<small class="line">United Kingdom</small>' in shown
     assert '<span class="status status-scheduled">Scheduled</span>' in shown
     assert '<span class="questionnaire missing">Not yet</span>' in shown
     assert "integrations:daily" not in shown
@@ -362,7 +375,10 @@ def test_search_finds_patients_by_name_email_or_phone_ignoring_case(
     page = page_text(consultant_client, "/", query_string={"q": query})
 
     assert set(row_ids(page)) == {patients[key] for key in who}
-    assert count(page, "upcoming") == len(who)
+    plural = "" if len(who) == 1 else "s"
+    assert f"{len(who)} patient{plural} match" in page
+    # A search looks in every list; the tabs still count their own bookings.
+    assert count(page, "upcoming") == 3
 
 
 def test_search_as_htmx_returns_the_filtered_fragment_and_keeps_the_query(
@@ -372,8 +388,10 @@ def test_search_as_htmx_returns_the_filtered_fragment_and_keeps_the_query(
 
     assert "<html" not in fragment
     assert row_ids(fragment) == [patients["zeynep"]]
-    assert count(fragment, "upcoming") == 1
-    assert 'href="/?tab=past&amp;q=kaya"' in fragment
+    assert count(fragment, "upcoming") == 3
+    # A tab leaves the search, which covers every tab already.
+    assert 'href="/?tab=past"' in fragment
+    assert 'aria-current="page"' not in fragment
     assert "q=kaya" in poller_url(fragment)
 
 
@@ -382,9 +400,9 @@ def test_a_search_that_matches_nothing_says_so(consultant_client, patients):
 
     assert row_ids(page) == []
     assert 'id="empty-state"' in page
-    assert "No consultation in “Upcoming” matches “nobody-like-this”." in page
+    assert "No patient matches “nobody-like-this”." in page
     assert "No bookings yet" not in page
-    assert all(count(page, tab) == 0 for tab in TABS)
+    assert count(page, "upcoming") == 3
 
 
 @pytest.mark.parametrize(("query", "who"), [("%", set()), ("_", {"zeynep"}), ("p_k", {"zeynep"})])
@@ -431,6 +449,7 @@ def test_thirty_upcoming_bookings_make_two_pages(consultant_client):
     assert row_ids(first) == ids[:25]  # soonest first
     assert count(first, "upcoming") == 30
     assert "Page 1 of 2 · 30 consultations" in first
+    assert "Later →</a>" in first and "Older" not in first
     following = re.search(r'<a href="([^"]+)"[^>]*rel="next"', first)
     assert following is not None
     assert html.unescape(following.group(1)) == "/?tab=upcoming&page=2"
@@ -440,6 +459,7 @@ def test_thirty_upcoming_bookings_make_two_pages(consultant_client):
     assert row_ids(second) == ids[25:]
     assert "Page 2 of 2 · 30 consultations" in second
     assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "← Earlier</a>" in second
 
     fragment = page_text(consultant_client, "/?tab=upcoming&page=2", headers=HTMX)
     assert row_ids(fragment) == ids[25:]
@@ -672,7 +692,7 @@ def test_a_poll_keeps_to_the_search_it_was_opened_with(consultant_client):
 
     assert 'data-belongs="true"' in row(update, kaya["consultation_id"])
     assert 'data-belongs="false"' in row(update, other["consultation_id"])
-    assert re.search(r'id="count-upcoming" hx-swap-oob="true">1</span>', update)
+    assert re.search(r'id="count-upcoming" hx-swap-oob="true">2</span>', update)
 
 
 @pytest.mark.parametrize(
@@ -743,3 +763,568 @@ def test_a_search_with_markup_is_escaped_in_the_empty_message(consultant_client)
 
     assert "<script>alert(2)" not in page
     assert "matches “&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;”" in page
+
+
+def test_past_pages_lead_to_earlier_bookings(consultant_client):
+    start = datetime.now(UTC) - timedelta(days=1)
+    for index in range(26):
+        deliver(
+            consultant_client,
+            booking(
+                f"uid-past-{index:02d}",
+                start - timedelta(hours=index),
+                email=f"past{index:02d}@example.com",
+                phone="",
+            ),
+        )
+
+    first = page_text(consultant_client, "/?tab=past")
+    second = page_text(consultant_client, "/?tab=past&page=2")
+
+    assert "Earlier →</a>" in first
+    assert "← Later</a>" in second
+
+
+# --- Actions on a booking ---------------------------------------------------------------------
+
+
+def outcome_form(page: str, consultation_id: int) -> str | None:
+    """Where the row's mark-completed/no-show form posts, when it has one."""
+    match = re.search(r'<form method="post" action="([^"]+)"', row(page, consultation_id))
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_a_row_offers_join_call_whatsapp_and_the_signed_questionnaire_link(app, consultant_client):
+    answer = deliver(consultant_client, booking("uid-a", datetime.now(UTC) + timedelta(days=1)))
+    shown = row(page_text(consultant_client, "/"), answer["consultation_id"])
+
+    join = re.search(r'<a class="action join" href="([^"]+)"([^>]*)>Join</a>', shown)
+    assert join is not None
+    assert join.group(1) == "https://app.cal.com/video/r8KqT2mWv5XbN7pLc3YdZa"
+    assert 'target="_blank"' in join.group(2) and 'rel="noopener noreferrer"' in join.group(2)
+    assert 'href="tel:+447700900123" aria-label="Call Oliver Bennett"' in shown
+    assert 'href="https://wa.me/447700900123"' in shown
+    copy = re.search(r'<a class="action copy" href="([^"]+)" data-copy', shown)
+    assert copy is not None
+    link = urlsplit(html.unescape(copy.group(1)))
+    token = link.path.removeprefix("/questionnaire/")
+    assert "." in token  # a signed link, not the booking uid
+    with app.test_request_context():
+        from webapp.questionnaire.links import resolve_access
+
+        access = resolve_access(token)
+        assert access.signed and access.patient.id == answer["patient_id"]
+    assert consultant_client.get(link.path).status_code == 200
+    assert outcome_form(page_text(consultant_client, "/"), answer["consultation_id"]) is None
+
+
+def test_a_phone_only_patient_has_call_and_whatsapp_but_no_email(consultant_client):
+    document = fixture_json("booking_created_phone_only.json")
+    document["payload"]["startTime"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    document["payload"]["endTime"] = (datetime.now(UTC) + timedelta(days=1, minutes=15)).isoformat()
+    answer = deliver(consultant_client, document)
+
+    shown = row(page_text(consultant_client, "/"), answer["consultation_id"])
+
+    assert "mailto:" not in shown and "sms.cal.com" not in shown
+    contact = re.search(r'<td class="contact">(.*?)</td>', shown, re.S)
+    assert contact is not None and 'href="tel:+' in contact.group(1)
+    assert 'href="https://wa.me/' in shown
+
+
+def past_booking(client, uid: str = "uid-past", hours_ago: int = 2) -> dict[str, Any]:
+    """A booking that started ``hours_ago`` and that Cal.com still has as scheduled."""
+    document = booking(uid, datetime.now(UTC) - timedelta(hours=hours_ago))
+    return deliver(client, document) | {"document": document}
+
+
+def audit_rows(app) -> list[Any]:
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import AuditEvent
+
+    with app.app_context():
+        return [
+            (event.action, event.consultant_id, event.patient_profile_id, event.details)
+            for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
+
+
+def status_of(app, consultation_id: int) -> str:
+    from webapp.extensions import db
+    from webapp.models import Consultation
+
+    with app.app_context():
+        return db.session.get(Consultation, consultation_id).status
+
+
+@pytest.mark.parametrize(("outcome", "shown"), [("completed", "Completed"), ("no_show", "No show")])
+def test_a_past_booking_is_marked_by_htmx_and_the_change_is_audited(
+    app, consultant_client, consultant, outcome, shown
+):
+    answer = past_booking(consultant_client)
+    page = page_text(consultant_client, "/?tab=past")
+    action = outcome_form(page, answer["consultation_id"])
+    assert action == f"/consultations/{answer['consultation_id']}/outcome"
+    assert 'name="outcome" value="completed"' in row(page, answer["consultation_id"])
+
+    response = consultant_client.post(
+        action, data={"outcome": outcome}, headers=HTMX | {"X-CSRFToken": csrf_token_from(page)}
+    )
+
+    assert response.status_code == 200
+    changed = response.get_data(as_text=True)
+    assert changed.lstrip().startswith(f'<tr id="consultation-{answer["consultation_id"]}"')
+    assert f'<span class="status status-{outcome}">{shown}</span>' in changed
+    assert "<form" not in changed  # marked once; not offered again
+    assert status_of(app, answer["consultation_id"]) == outcome
+    assert audit_rows(app) == [
+        (
+            "consultation.status_changed",
+            consultant,
+            answer["patient_id"],
+            {"consultation_id": answer["consultation_id"], "from": "scheduled", "to": outcome},
+        )
+    ]
+
+
+def test_the_plain_form_marks_a_booking_and_comes_back_to_the_dashboard(app, consultant_client):
+    answer = past_booking(consultant_client)
+    page = page_text(consultant_client, "/?tab=past")
+
+    response = consultant_client.post(
+        outcome_form(page, answer["consultation_id"]),
+        data={"outcome": "completed", "csrf_token": csrf_token_from(page)},
+    )
+
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/"
+    assert status_of(app, answer["consultation_id"]) == "completed"
+
+
+def test_marking_without_the_csrf_token_is_refused(app, consultant_client):
+    answer = past_booking(consultant_client)
+
+    response = consultant_client.post(
+        f"/consultations/{answer['consultation_id']}/outcome",
+        data={"outcome": "no_show"},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 400
+    assert status_of(app, answer["consultation_id"]) == "scheduled"
+    assert audit_rows(app) == []
+
+
+def test_marking_needs_a_login(app, client):
+    answer = past_booking(client)
+
+    response = client.post(
+        f"/consultations/{answer['consultation_id']}/outcome", data={"outcome": "completed"}
+    )
+
+    assert response.status_code in (302, 400)  # to the login page, or refused for CSRF
+    assert status_of(app, answer["consultation_id"]) == "scheduled"
+    assert audit_rows(app) == []
+
+
+def test_marking_needs_a_login_even_with_a_csrf_token(app, consultant_client):
+    answer = past_booking(consultant_client)
+    page = page_text(consultant_client, "/")
+    token = csrf_token_from(page)
+    consultant_client.post("/logout", data={"csrf_token": token})
+
+    response = consultant_client.post(
+        f"/consultations/{answer['consultation_id']}/outcome",
+        data={"outcome": "completed", "csrf_token": token},
+    )
+
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert urlsplit(response.headers["Location"]).path == "/login"
+    assert status_of(app, answer["consultation_id"]) == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("when", "outcome", "expected"),
+    [
+        ("future", "completed", 409),  # not started yet
+        ("cancelled", "no_show", 409),  # Cal.com called it off
+        ("past", "cancelled", 400),  # not an outcome a consultant marks
+        ("past", "", 400),
+    ],
+)
+def test_only_a_past_scheduled_booking_can_be_marked(
+    app, consultant_client, when, outcome, expected
+):
+    start = datetime.now(UTC) + (timedelta(days=1) if when == "future" else -timedelta(hours=2))
+    document = booking("uid-m", start)
+    consultation_id = deliver(consultant_client, document)["consultation_id"]
+    if when == "cancelled":
+        deliver(consultant_client, cancellation(document))
+    before = status_of(app, consultation_id)
+    token = csrf_token_from(page_text(consultant_client, "/"))
+
+    response = consultant_client.post(
+        f"/consultations/{consultation_id}/outcome",
+        data={"outcome": outcome},
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == expected
+    assert status_of(app, consultation_id) == before
+    assert audit_rows(app) == []
+    assert (
+        consultant_client.post(
+            "/consultations/999999/outcome",
+            data={"outcome": "completed"},
+            headers={"X-CSRFToken": token},
+        ).status_code
+        == 404
+    )
+
+
+def no_show_update(uid: str, marked: bool, sent: datetime) -> dict[str, Any]:
+    """BOOKING_NO_SHOW_UPDATED for the fixture's attendee, sent at ``sent``."""
+    return {
+        "triggerEvent": "BOOKING_NO_SHOW_UPDATED",
+        "createdAt": sent.isoformat(),
+        "payload": {
+            "bookingUid": uid,
+            "bookingId": 90211,
+            "message": "x_marked_as_no_show" if marked else "x_unmarked_as_no_show",
+            "attendees": [{"email": "Oliver.Bennett@Example.co.uk", "noShow": marked}],
+        },
+    }
+
+
+def mark(client, consultation_id: int, outcome: str) -> None:
+    token = csrf_token_from(page_text(client, "/"))
+    response = client.post(
+        f"/consultations/{consultation_id}/outcome",
+        data={"outcome": outcome},
+        headers=HTMX | {"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+
+
+def test_a_later_cal_com_unmark_after_a_marked_no_show_makes_it_completed(app, consultant_client):
+    answer = past_booking(consultant_client)
+    mark(consultant_client, answer["consultation_id"], "no_show")
+
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    deliver(consultant_client, no_show_update("uid-past", False, later))
+
+    assert status_of(app, answer["consultation_id"]) == "completed"
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [(timedelta(minutes=5), "completed"), (-timedelta(minutes=30), "no_show")],
+)
+def test_meeting_ended_after_a_marked_no_show_follows_the_lifecycle_rules(
+    app, consultant_client, sent, expected
+):
+    answer = past_booking(consultant_client)
+    mark(consultant_client, answer["consultation_id"], "no_show")
+    ended = answer["document"] | {"triggerEvent": "MEETING_ENDED"}
+    ended["createdAt"] = (datetime.now(UTC) + sent).isoformat()
+
+    deliver(consultant_client, ended)
+
+    # A later event of the same class wins; an older one changes nothing.
+    assert status_of(app, answer["consultation_id"]) == expected
+
+
+def test_a_later_cancellation_still_wins_over_a_marked_completion(app, consultant_client):
+    answer = past_booking(consultant_client)
+    mark(consultant_client, answer["consultation_id"], "completed")
+
+    deliver(consultant_client, cancellation(answer["document"]))
+
+    assert status_of(app, answer["consultation_id"]) == "cancelled"
+
+
+# --- Search across every tab, folded ----------------------------------------------------------
+
+
+def patient_groups(page: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<tbody id="patient-group-(\d+)"', page)]
+
+
+@pytest.fixture
+def international(consultant_client) -> dict[str, int]:
+    """Upcoming bookings of patients whose names need folding; patient ids by key."""
+    start = datetime.now(UTC) + timedelta(days=2)
+    people = {
+        "muller": ("Hans Müller", "+491701234567", "Germany", "München"),
+        "ozge": ("Özge Çelik", "+905321234567", "Turkey", "İstanbul"),
+        "sergul": ("Sergül Aydın", "+905321234568", "Turkey", "Ankara"),
+        "gross": ("Anna Großmann", "+436641234567", "Austria", "Wien"),
+        "isik": ("IŞIK Yılmaz", "+905321234569", "Turkey", "Izmir"),
+        "bjorn": ("Bjørn Sæther", "+4791234567", "Norway", "Tromsø"),
+        "oliver": ("Oliver Bennett", "+447700900123", "United Kingdom", "Leeds"),
+    }
+    return {
+        key: deliver(
+            consultant_client,
+            booking(
+                f"uid-{key}",
+                start + timedelta(hours=index),
+                name=name,
+                email=f"{key}@example.com",
+                phone=phone,
+                country=country,
+                city=city,
+            ),
+        )["patient_id"]
+        for index, (key, (name, phone, country, city)) in enumerate(people.items())
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("muller", {"muller"}),
+        ("MÜLLER", {"muller"}),
+        ("Mueller", set()),  # folding drops accents; it does not spell them out
+        ("ozge", {"ozge"}),
+        ("ÖZGE çelik", {"ozge"}),
+        ("sergul", {"sergul"}),
+        ("aydin", {"sergul"}),
+        ("grossmann", {"gross"}),
+        ("großmann", {"gross"}),
+        ("isik", {"isik"}),
+        ("ışık", {"isik"}),
+        ("yilmaz", {"isik"}),
+        ("bjorn saether", {"bjorn"}),
+        ("leeds", {"oliver"}),  # city
+        ("istanbul", {"ozge"}),  # İstanbul, folded
+        ("tromso", {"bjorn"}),
+        ("turkey", {"ozge", "sergul", "isik"}),  # country
+        ("united kingdom", {"oliver"}),
+        ("muenchen", set()),
+    ],
+)
+def test_search_folds_accents_and_case_and_looks_in_city_and_country(
+    consultant_client, international, query, who
+):
+    page = page_text(consultant_client, "/", query_string={"q": query})
+
+    assert set(patient_groups(page)) == {international[key] for key in who}
+
+
+def test_search_reads_a_local_phone_number_in_the_clinic_region(app, consultant_client):
+    answer = deliver(consultant_client, booking("uid-p", datetime.now(UTC) + timedelta(days=1)))
+    app.config["PHONE_DEFAULT_REGION"] = "GB"
+
+    for query in ("07700 900123", "07700900123", "+44 7700 900123", "447700900123"):
+        page = page_text(consultant_client, "/", query_string={"q": query})
+        assert patient_groups(page) == [answer["patient_id"]], query
+
+    app.config["PHONE_DEFAULT_REGION"] = None
+    assert patient_groups(page_text(consultant_client, "/?q=07700+900123")) == []
+
+
+def test_search_covers_every_tab_and_shows_each_patient_once_with_their_bookings(
+    consultant_client,
+):
+    now = datetime.now(UTC)
+    past = deliver(consultant_client, booking("uid-1", now - timedelta(days=10)))
+    upcoming = deliver(consultant_client, booking("uid-2", now + timedelta(days=10)))
+    to_cancel = booking("uid-3", now + timedelta(days=20))
+    cancelled = deliver(consultant_client, to_cancel)
+    deliver(consultant_client, cancellation(to_cancel))
+    other = deliver(
+        consultant_client,
+        booking("uid-4", now + timedelta(days=1), name="Ada Other", email="ada@example.com"),
+    )
+    assert {past["patient_id"], upcoming["patient_id"], cancelled["patient_id"]} == {
+        past["patient_id"]
+    }
+
+    for tab in TABS:
+        page = page_text(consultant_client, f"/?tab={tab}&q=bennett")
+        assert patient_groups(page) == [past["patient_id"]], tab
+        # Newest first, whatever tab each is on.
+        assert row_ids(page) == [
+            cancelled["consultation_id"],
+            upcoming["consultation_id"],
+            past["consultation_id"],
+        ], tab
+        assert other["consultation_id"] not in row_ids(page)
+        assert "1 patient match “bennett”" in page
+        assert "3 bookings" in page
+
+
+def test_a_search_poll_takes_in_a_new_booking_of_a_shown_patient(consultant_client):
+    now = datetime.now(UTC)
+    first = deliver(consultant_client, booking("uid-1", now + timedelta(days=1)))
+    url = poller_url(page_text(consultant_client, "/?q=bennett"))
+
+    again = deliver(consultant_client, booking("uid-2", now - timedelta(days=3)))
+    update = poll(consultant_client, url).get_data(as_text=True)
+
+    added = row(update, again["consultation_id"])
+    assert 'data-belongs="true"' in added
+    assert f'data-patient="{first["patient_id"]}"' in added
+
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def varied(app, consultant_client) -> dict[str, int]:
+    """Upcoming bookings that differ in questionnaire, country, consultant and day;
+    consultation ids by key. Only "done" has answered the questionnaire."""
+    from webapp.extensions import db
+    from webapp.models import PatientProfile
+
+    now = datetime.now(UTC)
+    selin = ("Dr. Selin Aydin", "selin.aydin@clinic.example")
+    mert = ("Dr. Mert Kaya", "mert.kaya@clinic.example")
+    plans = {
+        "done": ("United Kingdom", selin, 3),
+        "turkey": ("Turkey", mert, 5),
+        "later": ("Turkey", selin, 9),
+    }
+    ids = {}
+    for index, (key, (country, organizer, days)) in enumerate(plans.items()):
+        answer = deliver(
+            consultant_client,
+            booking(
+                f"uid-{key}",
+                now + timedelta(days=days),
+                name=f"Patient {key}",
+                email=f"{key}@example.com",
+                phone=f"+4477009005{index:02d}",
+                country=country,
+                organizer=organizer,
+            ),
+        )
+        ids[key] = answer["consultation_id"]
+        if key == "done":
+            with app.app_context():
+                db.session.get(
+                    PatientProfile, answer["patient_id"]
+                ).questionnaire_completed_at = now
+                db.session.commit()
+    return ids
+
+
+def istanbul_day(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).astimezone(ISTANBUL).date().isoformat()
+
+
+@pytest.mark.parametrize(
+    ("args", "who"),
+    [
+        ({"questionnaire": "done"}, {"done"}),
+        ({"questionnaire": "missing"}, {"turkey", "later"}),
+        ({"country": "Turkey"}, {"turkey", "later"}),
+        ({"consultant": "selin.aydin@clinic.example"}, {"done", "later"}),
+        ({"consultant": "mert.kaya@clinic.example", "country": "Turkey"}, {"turkey"}),
+        ({"from": "DAY4"}, {"turkey", "later"}),
+        ({"to": "DAY5"}, {"done", "turkey"}),
+        ({"from": "DAY5", "to": "DAY5"}, {"turkey"}),
+        ({"from": "DAY6", "to": "DAY8"}, set()),
+        ({"questionnaire": "nonsense", "from": "not-a-day"}, {"done", "turkey", "later"}),
+    ],
+)
+def test_filters_narrow_the_tab_and_its_count(consultant_client, varied, args, who):
+    query = {
+        key: istanbul_day(int(value[3:])) if value.startswith("DAY") else value
+        for key, value in args.items()
+    }
+
+    page = page_text(consultant_client, "/", query_string={"tab": "upcoming", **query})
+
+    assert set(row_ids(page)) == {varied[key] for key in who}
+    assert count(page, "upcoming") == len(who)
+
+
+def test_filters_combine_with_search_and_stay_in_every_link(consultant_client, varied):
+    query = {"tab": "upcoming", "country": "Turkey", "consultant": "selin.aydin@clinic.example"}
+    page = page_text(consultant_client, "/", query_string=query)
+    assert row_ids(page) == [varied["later"]]
+
+    searched = page_text(consultant_client, "/", query_string=query | {"q": "patient"})
+    assert row_ids(searched) == [varied["later"]]
+
+    tab_link = re.search(r'<a href="([^"]+)" hx-get="[^"]+" data-tab="past"', page)
+    assert tab_link is not None
+    assert parse_qs(urlsplit(html.unescape(tab_link.group(1))).query) == {
+        "tab": ["past"],
+        "country": ["Turkey"],
+        "consultant": ["selin.aydin@clinic.example"],
+    }
+    poller = parse_qs(urlsplit(poller_url(page)).query)
+    assert poller["country"] == ["Turkey"]
+    assert poller["consultant"] == ["selin.aydin@clinic.example"]
+    assert "Clear filters" in page
+
+
+def test_the_filter_form_offers_the_countries_and_consultants_the_bookings_name(
+    consultant_client, varied
+):
+    page = page_text(consultant_client, "/?country=Turkey")
+
+    assert '<option value="Turkey" selected>Turkey</option>' in page
+    assert '<option value="United Kingdom">United Kingdom</option>' in page
+    assert '<option value="mert.kaya@clinic.example">Dr. Mert Kaya</option>' in page
+
+
+def test_the_poll_respects_the_filters(consultant_client, varied):
+    url = poller_url(page_text(consultant_client, "/?tab=upcoming&country=Turkey"))
+    now = datetime.now(UTC)
+
+    turkish = deliver(
+        consultant_client,
+        booking("uid-t", now + timedelta(days=1), email="t@example.com", country="Turkey"),
+    )
+    british = deliver(
+        consultant_client,
+        booking("uid-b", now + timedelta(days=1), email="b@example.com", country="United Kingdom"),
+    )
+    update = poll(consultant_client, url).get_data(as_text=True)
+
+    assert 'data-belongs="true"' in row(update, turkish["consultation_id"])
+    assert 'data-belongs="false"' in row(update, british["consultation_id"])
+    assert re.search(r'id="count-upcoming" hx-swap-oob="true">3</span>', update)
+
+
+def test_an_htmx_view_pushes_its_own_address_and_a_history_restore_gets_the_page(
+    consultant_client,
+):
+    response = consultant_client.get(
+        "/?tab=past&q=&questionnaire=&country=Turkey&consultant=&from=&to=", headers=HTMX
+    )
+    assert response.headers["HX-Push-Url"] == "/?tab=past&country=Turkey"
+
+    restored = consultant_client.get(
+        "/?tab=past", headers=HTMX | {"HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restored.get_data(as_text=True)
+    assert "HX-Push-Url" not in restored.headers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=0001-01-01",
+        "to=9999-12-31",
+        "from=9999-12-31&to=0001-01-01",
+        "from=2026-02-30",
+        "questionnaire=<b>&country=%F0%9F%98%80&consultant=" + "x" * 1000,
+    ],
+)
+def test_nonsense_filters_are_ignored_not_an_error(consultant_client, query):
+    answer = deliver(consultant_client, booking("uid-f", datetime.now(UTC) + timedelta(days=1)))
+
+    for headers in ({}, HTMX):
+        response = consultant_client.get(f"/?{query}", headers=headers)
+        assert response.status_code == 200, (query, response.status_code)
+        shown = response.get_data(as_text=True)
+        if "country" not in query and "consultant" not in query:
+            assert row_ids(shown) == [answer["consultation_id"]]

@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from tests.conftest import BACKENDS, app_settings, scratch_postgresql_database
 from webapp import create_app
 from webapp.extensions import db
+from webapp.models import declared_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -30,7 +31,14 @@ def test_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            # As migrations/env.py compares: an index declared for PostgreSQL only is no
+            # difference on SQLite.
+            dialect = connection.dialect.name
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": lambda item, *_: declared_for(item, dialect)},
+            )
+            differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
 
     assert differences == []
@@ -89,7 +97,8 @@ def test_the_search_text_migration_fills_existing_patients(empty_database_url, t
             stored = connection.execute(text("SELECT search_text FROM patient_profiles")).scalar()
         db.engine.dispose()
 
-    assert stored == "özge çelik\nozge@example.com\n905321234567"
+    # Folded (accents and case) by the later migration, with the city and country lines.
+    assert stored == "ozge celik\nozge@example.com\n905321234567\n\n"
 
 
 def test_the_pending_answers_migration_keeps_every_submission(empty_database_url, tmp_path):
@@ -164,3 +173,50 @@ def test_the_country_migration_takes_the_country_from_earlier_answers(empty_data
         db.engine.dispose()
 
     assert [tuple(row) for row in countries] == [(1, "Norway"), (2, None)]
+
+
+def test_the_folded_search_migration_refolds_every_patient_and_indexes_on_postgresql(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a015")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES "
+                    "(1, 'hans@example.com', CURRENT_TIMESTAMP), "
+                    "(2, 'ayse@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, name, email, phone, city, country,"
+                    " search_text, created_at, updated_at) VALUES "
+                    "(1, 1, 'Hans Müller', 'hans@example.com', '+491701234567', 'München',"
+                    " 'Germany', 'hans müller', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    "(2, 2, 'Ayşe Yılmaz', 'ayse@example.com', NULL, 'İzmir', NULL, '',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(revision="c5e55105a011")
+        with db.engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT search_text FROM patient_profiles ORDER BY id")
+            ).scalars()
+            stored = list(stored)
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("patient_profiles")}
+        downgrade(revision="c5e55105a015")
+        after_downgrade = {
+            index["name"] for index in inspect(db.engine).get_indexes("patient_profiles")
+        }
+        dialect = db.engine.dialect.name
+        db.engine.dispose()
+
+    assert stored == [
+        "hans muller\nhans@example.com\n491701234567\nmunchen\ngermany",
+        "ayse yilmaz\nayse@example.com\n\nizmir\n",
+    ]
+    trigram = "ix_patient_profiles_search_text_trgm"
+    assert (trigram in indexes) == (dialect == "postgresql")
+    assert trigram not in after_downgrade

@@ -16,7 +16,7 @@ from webapp.patients.summary import (
     surgeon_alerts,
     web_link,
 )
-from webapp.templating import zone_label
+from webapp.templating import zone_place
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_a_phone_that_does_not_parse_is_shown_as_stored_without_whatsapp():
     ],
 )
 def test_zones_read_as_cities(name, label):
-    assert zone_label(name) == label
+    assert zone_place(name) == label
 
 
 NONE_ANSWERS = dict.fromkeys(("conditions", "medications", "allergies", "surgeries"), "none")

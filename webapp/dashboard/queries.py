@@ -1,23 +1,25 @@
-"""What the dashboard shows: tabs, search, pages and what changed since the last poll.
+"""What the dashboard shows: tabs, filters, search, pages and what changed since the last poll.
 
-A page costs a fixed handful of queries whatever its length (patients are loaded with their
-consultations, never one query per row); the idle poll is one range query on the
-``consultations.updated_at`` index.
+A tab lists consultations; a search lists patients, each once, with their consultations,
+whatever tab those are on. Filters narrow both. A page costs a fixed handful of queries
+whatever its length (patients are loaded with their consultations, never one query per
+row); the idle poll is one range query on the ``consultations.updated_at`` index.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
-from webapp.models import Consultation, ConsultationStatus, PatientProfile
+from webapp.models import Consultation, ConsultationStatus, PatientProfile, fold
+from webapp.patients.contact import read_phone
 from webapp.patients.merging import default_choices, differing_fields
 
 TABS = {
@@ -41,19 +43,72 @@ LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
 
 
+# The questionnaire filter's values and what each lists.
+QUESTIONNAIRE_STATES = {"done": "Questionnaire done", "missing": "Questionnaire not done"}
+# Tabs listing the soonest first; the others list the latest first.
+SOONEST_FIRST = ("today", "upcoming")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a tab or a search: the questionnaire's state, the patient's country, the
+    booking's consultant (Cal.com's organizer, by email) and its days in the clinic's zone
+    (both ends included)."""
+
+    questionnaire: str | None = None
+    country: str | None = None
+    consultant: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.questionnaire not in (None, *QUESTIONNAIRE_STATES):
+            raise ValueError(f"unknown questionnaire state {self.questionnaire!r}")
+
+    @property
+    def active(self) -> bool:
+        return any(vars(self).values())
+
+
 @dataclass(frozen=True)
 class DashboardView:
-    """One tab, one search, one page, seen at ``now`` from a consultant's time zone."""
+    """One tab or search, its filters and page, seen at ``now`` from a consultant's zone."""
 
     tab: str
     query: str
     page: int
     now: datetime
     timezone: ZoneInfo
+    filters: Filters = field(default_factory=Filters)
 
     def __post_init__(self) -> None:
         if self.tab not in TABS:
             raise ValueError(f"unknown tab {self.tab!r}")
+
+    @property
+    def searching(self) -> bool:
+        """Whether the view is a search (patients from every tab) rather than a tab."""
+        return bool(self.query.strip())
+
+    @property
+    def soonest_first(self) -> bool:
+        return not self.searching and self.tab in SOONEST_FIRST
+
+    def url_args(self, **changes: Any) -> dict[str, Any]:
+        """The query string that shows this view, with ``changes``; empty values left out
+        (``url_for`` drops ``None``), the first page unsaid."""
+        args: dict[str, Any] = {
+            "tab": self.tab,
+            "q": self.query or None,
+            "questionnaire": self.filters.questionnaire,
+            "country": self.filters.country,
+            "consultant": self.filters.consultant,
+            "from": self.filters.start.isoformat() if self.filters.start else None,
+            "to": self.filters.end.isoformat() if self.filters.end else None,
+            "page": self.page if self.page > 1 else None,
+        }
+        args.update(changes)
+        return args
 
 
 @dataclass(frozen=True)
@@ -67,6 +122,27 @@ class ConsultationPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PER_PAGE))
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of a search: patients, each with their consultations, newest first."""
+
+    patients: list[tuple[PatientProfile, list[Consultation]]]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filters offer: the countries and consultants the bookings name."""
+
+    countries: list[str]
+    consultants: list[tuple[str, str]]  # (email, name)
 
 
 @dataclass(frozen=True)
@@ -140,16 +216,60 @@ def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[
 
 
 def search_condition(query: str) -> ColumnElement[bool]:
-    """Consultations of patients whose name, email or phone contains ``query`` (phones by
-    their digits). A condition on consultations alone, so counts need no join."""
-    query = query.strip()
-    if not query:
+    """Patients whose name, email, city or country contains ``query`` (accents and case
+    folded by ``fold``) or whose phone has its digits. A phone written the local way
+    ("07700 900123") is read in ``PHONE_DEFAULT_REGION`` and found by its E.164 digits."""
+    folded = fold(query).strip()
+    if not folded:
         return true()
-    conditions = [PatientProfile.search_text.like(f"%{_escape_like(query.lower())}%", escape="\\")]
+    conditions = [PatientProfile.search_text.like(f"%{_escape_like(folded)}%", escape="\\")]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4:
         conditions.append(PatientProfile.search_text.like(f"%{digits}%"))
-    return Consultation.patient_profile_id.in_(select(PatientProfile.id).where(or_(*conditions)))
+        phone = read_phone(query)
+        if phone is not None and phone.e164 and phone.e164[1:] != digits:
+            conditions.append(PatientProfile.search_text.like(f"%{phone.e164[1:]}%"))
+    return or_(*conditions)
+
+
+def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool]:
+    """The consultations ``filters`` keep: a condition on consultations alone (the patient's
+    side as a subquery), so counts need no join."""
+    conditions: list[ColumnElement[bool]] = []
+    patient_conditions: list[ColumnElement[bool]] = []
+    if filters.questionnaire == "done":
+        patient_conditions.append(PatientProfile.questionnaire_completed_at.is_not(None))
+    elif filters.questionnaire == "missing":
+        patient_conditions.append(PatientProfile.questionnaire_completed_at.is_(None))
+    if filters.country:
+        patient_conditions.append(PatientProfile.country == filters.country)
+    if patient_conditions:
+        conditions.append(
+            Consultation.patient_profile_id.in_(
+                select(PatientProfile.id).where(*patient_conditions)
+            )
+        )
+    if filters.consultant:
+        conditions.append(Consultation.organizer_email == filters.consultant)
+    if filters.start:
+        conditions.append(Consultation.start_time >= _local_midnight(filters.start, timezone))
+    if filters.end:
+        end = _local_midnight(filters.end + timedelta(days=1), timezone)
+        conditions.append(Consultation.start_time < end)
+    return and_(true(), *conditions)
+
+
+def _local_midnight(day: date, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone).astimezone(UTC)
+
+
+def _searched(query: str) -> ColumnElement[bool]:
+    """Consultations of the patients ``query`` finds."""
+    if not query.strip():
+        return true()
+    return Consultation.patient_profile_id.in_(
+        select(PatientProfile.id).where(search_condition(query))
+    )
 
 
 def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
@@ -158,11 +278,7 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
     ``total`` is how many the view's tab lists, from ``tab_counts``, which has counted it.
     """
     condition = view_condition(view)
-    order = (
-        Consultation.start_time.asc()
-        if view.tab in ("today", "upcoming")
-        else Consultation.start_time.desc()
-    )
+    order = Consultation.start_time.asc() if view.soonest_first else Consultation.start_time.desc()
     # The page's ids first, from the indexes alone; then those rows with their patients.
     # (Joining first makes SQLite sort every matching row, patients and all.)
     ids = db.session.scalars(
@@ -181,16 +297,63 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
     return ConsultationPage([by_id[i] for i in ids], total, view.page)
 
 
+def patients_page(view: DashboardView) -> PatientPage:
+    """The page of patients a search finds, each once with the consultations the filters
+    keep (whatever their tab), the patients with the latest booking first."""
+    condition = view_condition(view)
+    latest = func.max(Consultation.start_time)
+    ids = db.session.scalars(
+        select(Consultation.patient_profile_id)
+        .where(condition)
+        .group_by(Consultation.patient_profile_id)
+        .order_by(latest.desc().nulls_last(), Consultation.patient_profile_id.desc())
+        .limit(PER_PAGE)
+        .offset((view.page - 1) * PER_PAGE)
+    ).all()
+    total = db.session.scalar(
+        select(func.count(distinct(Consultation.patient_profile_id))).where(condition)
+    )
+    by_patient: dict[int, list[Consultation]] = {patient_id: [] for patient_id in ids}
+    for consultation in db.session.scalars(
+        _with_patient(select(Consultation))
+        .where(condition, Consultation.patient_profile_id.in_(ids))
+        .order_by(Consultation.start_time.desc().nulls_last(), Consultation.id.desc())
+    ):
+        by_patient[consultation.patient_profile_id].append(consultation)
+    patients = [(found[0].patient, found) for found in by_patient.values() if found]
+    return PatientPage(patients, total or 0, view.page)
+
+
 def tab_counts(view: DashboardView) -> dict[str, int]:
-    """How many consultations each tab lists for the view's search, in one query (the
-    search is applied once, in the WHERE clause, not once per tab)."""
+    """How many consultations each tab lists under the view's filters, in one query (the
+    filters are applied once, in the WHERE clause, not once per tab). A search lists
+    patients from every tab, so it does not change these counts."""
     columns = [
         func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in TABS
     ]
     row = db.session.execute(
-        select(*columns).select_from(Consultation).where(search_condition(view.query))
+        select(*columns)
+        .select_from(Consultation)
+        .where(filter_condition(view.filters, view.timezone))
     ).one()
     return {tab: getattr(row, tab) for tab in TABS}
+
+
+def filter_choices() -> FilterChoices:
+    """The countries patients named and the consultants bookings name, sorted."""
+    countries = db.session.scalars(
+        select(PatientProfile.country)
+        .distinct()
+        .where(PatientProfile.country.is_not(None))
+        .order_by(PatientProfile.country)
+    ).all()
+    consultants = db.session.execute(
+        select(Consultation.organizer_email, func.max(Consultation.organizer_name))
+        .where(Consultation.organizer_email.is_not(None))
+        .group_by(Consultation.organizer_email)
+        .order_by(Consultation.organizer_email)
+    ).all()
+    return FilterChoices(list(countries), [(email, name or email) for email, name in consultants])
 
 
 def change_cursor(anchor: datetime | None = None) -> ChangeCursor:
@@ -225,8 +388,13 @@ def changed_consultations(
 
 
 def view_condition(view: DashboardView) -> ColumnElement[bool]:
-    """The consultations the view lists: its tab's, narrowed by its search."""
-    return and_(tab_condition(view.tab, view.now, view.timezone), search_condition(view.query))
+    """The consultations the view lists: a search's (any tab) or its tab's, filtered."""
+    listed = (
+        _searched(view.query)
+        if view.searching
+        else tab_condition(view.tab, view.now, view.timezone)
+    )
+    return and_(listed, filter_condition(view.filters, view.timezone))
 
 
 def _belongs(view: DashboardView) -> Any:

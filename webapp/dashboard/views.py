@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from webapp.dashboard.attendance import OUTCOMES, NotMarkableError, is_markable, mark_outcome
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
+    EARLIEST_BROWSER_TIME,
+    LATEST_BROWSER_TIME,
     MAX_PAGE,
+    QUESTIONNAIRE_STATES,
     TABS,
     ChangeCursor,
     DashboardView,
+    Filters,
     change_cursor,
     changed_consultations,
     consultations_page,
+    filter_choices,
+    patients_page,
     read_browser_time,
     review_pairs,
     tab_counts,
 )
+from webapp.extensions import db
+from webapp.models import Consultation, ConsultationStatus
+from webapp.questionnaire.links import questionnaire_token
 from webapp.templating import zone
 
 bp = Blueprint("dashboard", __name__)
@@ -36,14 +57,22 @@ def index() -> Response:
     context = {
         "view": view,
         "tabs": TABS,
-        "page": consultations_page(view, total=counts[view.tab]),
+        "page": patients_page(view)
+        if view.searching
+        else consultations_page(view, total=counts[view.tab]),
         "counts": counts,
         "cursor": change_cursor().encode(),
         "opened_at": view.now.isoformat(),
         "webhook_url": url_for("cal.receive", _external=True),
     }
-    template = "dashboard/_results_swap.html" if request.htmx else "dashboard/index.html"
-    return _vary(make_response(render_template(template, **context)))
+    # A history restore (Back, with htmx's cache off) needs the whole page again.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = make_response(render_template("dashboard/_results_swap.html", **context))
+        # The address bar gets the view's own URL, not the form's empty fields.
+        response.headers["HX-Push-Url"] = url_for("dashboard.index", **view.url_args())
+        return _vary(response)
+    context |= {"choices": filter_choices(), "questionnaire_states": QUESTIONNAIRE_STATES}
+    return _vary(make_response(render_template("dashboard/index.html", **context)))
 
 
 @bp.get("/dashboard/updates")
@@ -74,6 +103,40 @@ def updates() -> Response:
     return _vary(make_response(render_template("dashboard/_updates.html", **context)))
 
 
+@bp.post("/consultations/<int:consultation_id>/outcome")
+@login_required
+def mark(consultation_id: int) -> Response:
+    """Mark a past booking completed or no-show; htmx gets the row again, a plain form
+    a redirect to the dashboard."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        abort(404, "There is no such consultation.")
+    outcome = request.form.get("outcome", "")
+    if outcome not in OUTCOMES:
+        abort(400, "Choose completed or no-show.")
+    try:
+        mark_outcome(consultation, ConsultationStatus(outcome), current_user, datetime.now(UTC))
+    except NotMarkableError:
+        abort(409, "Only a past booking that is still scheduled can be marked.")
+    db.session.commit()
+    if request.htmx:
+        context = {"view": _view(), "consultation": consultation}
+        return _vary(make_response(render_template("dashboard/_row.html", **context)))
+    flash("The consultation is marked.", "success")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.context_processor
+def _row_helpers() -> dict[str, Any]:
+    return {
+        "is_markable": is_markable,
+        "outcomes": OUTCOMES,
+        "questionnaire_url": lambda patient: url_for(
+            "questionnaire.fill", token=questionnaire_token(patient), _external=True
+        ),
+    }
+
+
 def _view() -> DashboardView:
     tab = request.args.get("tab", DEFAULT_TAB)
     if tab not in TABS:
@@ -86,7 +149,30 @@ def _view() -> DashboardView:
         page=min(max(page, 1), MAX_PAGE),
         now=datetime.now(UTC),
         timezone=timezone,  # type: ignore[arg-type]
+        filters=_filters(),
     )
+
+
+def _filters() -> Filters:
+    """The filters the query string asks for; a value we do not know is no filter."""
+    questionnaire = request.args.get("questionnaire")
+    return Filters(
+        questionnaire=questionnaire if questionnaire in QUESTIONNAIRE_STATES else None,
+        country=(request.args.get("country") or "")[:100] or None,
+        consultant=(request.args.get("consultant") or "")[:320] or None,
+        start=_day(request.args.get("from")),
+        end=_day(request.args.get("to")),
+    )
+
+
+def _day(raw: str | None) -> date | None:
+    """A day the filter form sent; ``None`` unless ISO and within the years we accept from a
+    browser (a day such as 9999-12-31 would overflow in the zone arithmetic)."""
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return day if EARLIEST_BROWSER_TIME.date() <= day < LATEST_BROWSER_TIME.date() else None
 
 
 def _opened_at() -> datetime:
