@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
 from webapp.models import PatientProfile, User
@@ -38,30 +39,47 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     Flushes. A concurrent insert of the same email raises ``IntegrityError`` at flush; the
     caller rolls back its savepoint and calls again, which then finds the other's patient.
     """
+    candidates = _candidates(details)
     if details.email:
-        patient = db.session.scalar(
-            select(PatientProfile).join(User).where(User.email == details.email)
-        )
+        patient = next((c for c in candidates if c.user.email == details.email), None)
         if patient is not None:
             fill_missing_details(patient, details)
             return PatientMatch(patient, created=False, rule="email")
 
-    possible_duplicate_of = None
-    if details.phone and details.phone.e164:
-        same_phone = db.session.scalars(
-            select(PatientProfile)
-            .where(PatientProfile.phone == details.phone.e164)
-            .order_by(PatientProfile.id)
-        ).all()
-        for candidate in same_phone:
-            if details.email is None or candidate.email in (None, details.email):
-                fill_missing_details(candidate, details)
-                return PatientMatch(candidate, created=False, rule="phone")
-        possible_duplicate_of = same_phone[0] if same_phone else None
+    phone = details.phone.e164 if details.phone else None
+    same_phone = [candidate for candidate in candidates if phone and candidate.phone == phone]
+    for candidate in same_phone:
+        if details.email is None or candidate.email in (None, details.email):
+            fill_missing_details(candidate, details)
+            return PatientMatch(candidate, created=False, rule="phone")
+    possible_duplicate_of = same_phone[0] if same_phone else None
 
     patient = create_patient(details, possible_duplicate_of)
     rule = "new-possible-duplicate" if possible_duplicate_of else "new"
     return PatientMatch(patient, created=True, rule=rule)
+
+
+def _candidates(details: ContactDetails) -> list[PatientProfile]:
+    """The patients whose user has the details' email or whose profile has their phone,
+    oldest first, users loaded: one query (each side on its own index)."""
+    conditions = []
+    if details.email:
+        conditions.append(
+            PatientProfile.user_id.in_(select(User.id).where(User.email == details.email))
+        )
+    if details.phone and details.phone.e164:
+        conditions.append(PatientProfile.phone == details.phone.e164)
+    if not conditions:
+        return []
+    return list(
+        db.session.scalars(
+            select(PatientProfile)
+            .join(PatientProfile.user)
+            .options(contains_eager(PatientProfile.user))
+            .where(or_(*conditions))
+            .order_by(PatientProfile.id)
+        )
+    )
 
 
 def create_patient(
