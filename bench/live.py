@@ -115,7 +115,8 @@ def measure(base: str, secret: str, deliveries: int, rng: Random) -> tuple[list[
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True
         )
-        page = browser.new_page()
+        # The check below is script the page's CSP would refuse; the app's own is unchanged.
+        page = browser.new_page(bypass_csp=True)
         page.goto(f"{base}/login")
         page.get_by_label("Email").fill(CONSULTANT_EMAIL)
         page.get_by_label("Password").fill(CONSULTANT_PASSWORD)
@@ -134,8 +135,11 @@ def measure(base: str, secret: str, deliveries: int, rng: Random) -> tuple[list[
             answered = time.perf_counter()
             response.raise_for_status()
             consultation = response.json()["consultation_id"]
-            page.wait_for_selector(
-                f"#consultation-{consultation}", state="attached", timeout=10_000
+            # Checked on every animation frame, so the time is within some 16 ms.
+            page.wait_for_function(
+                f"document.getElementById('consultation-{consultation}') !== null",
+                polling="raf",
+                timeout=10_000,
             )
             latencies.append((time.perf_counter() - answered) * 1000)
             print(f"  booking {number + 1:2}: {latencies[-1]:6.0f} ms", flush=True)
