@@ -8,8 +8,10 @@ consultations, never one query per row); the idle poll is one range query on the
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +38,17 @@ MAX_PAGE = 10_000
 # The times a browser may send back (cursors, when it opened the page): ours are all now.
 EARLIEST_BROWSER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_BROWSER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# Below this many consultations in all tabs, every tab is counted on every request.
+EXACT_COUNTS_BELOW = 5_000
+OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
+MAX_CACHED_COUNTS = 256  # searches, days and time zones remembered per process
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
+# Each process's last full count of the tabs: (database, search, time zone, day) -> (when,
+# counts).
+# Counts only, never a patient; every process and host keeps its own.
+_counts_cache: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
+_counts_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -181,15 +192,42 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
 
 
 def tab_counts(view: DashboardView) -> dict[str, int]:
-    """How many consultations each tab lists for the view's search, in one query (the
-    search is applied once, in the WHERE clause, not once per tab)."""
+    """How many consultations each tab lists for the view's search.
+
+    The view's own tab is counted exactly on every request. So are the others while the
+    tabs together hold fewer than ``EXACT_COUNTS_BELOW`` consultations (one query, the
+    search applied once in its WHERE clause, not once per tab). Past that, counting every
+    tab reads every consultation, so the other tabs' counts come from this process's last
+    full count of the same search, day and time zone, redone once it is
+    ``OTHER_TABS_FRESH_FOR`` old: they may lag that far behind.
+    """
+    day = view.now.astimezone(view.timezone).date()
+    key = (str(db.engine.url), view.query.strip(), view.timezone.key, day)
+    with _counts_lock:
+        cached = _counts_cache.get(key)
+    if cached is not None:
+        counted_at, counts = cached
+        fresh = time.monotonic() - counted_at < OTHER_TABS_FRESH_FOR.total_seconds()
+        if fresh and sum(counts.values()) >= EXACT_COUNTS_BELOW:
+            return counts | _count_tabs(view, [view.tab])
+    counts = _count_tabs(view, list(TABS))
+    with _counts_lock:
+        _counts_cache.pop(key, None)
+        _counts_cache[key] = (time.monotonic(), counts)
+        while len(_counts_cache) > MAX_CACHED_COUNTS:
+            _counts_cache.pop(next(iter(_counts_cache)))
+    return counts
+
+
+def _count_tabs(view: DashboardView, tabs: list[str]) -> dict[str, int]:
+    """How many consultations each of ``tabs`` lists for the view's search, in one query."""
     columns = [
-        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in TABS
+        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in tabs
     ]
     row = db.session.execute(
         select(*columns).select_from(Consultation).where(search_condition(view.query))
     ).one()
-    return {tab: getattr(row, tab) for tab in TABS}
+    return {tab: getattr(row, tab) for tab in tabs}
 
 
 def change_cursor(anchor: datetime | None = None) -> ChangeCursor:
