@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test lint format chromium bench clean translations messages
+.PHONY: install run test lint format chromium bench bench-ingest bench-live bench-memory clean translations messages
 
 install: $(VENV)/.installed $(VENDOR)/.installed translations
 
@@ -40,8 +40,10 @@ run: install
 	$(FLASK) dev bootstrap
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Every core runs tests (each xdist worker has its own scratch databases and browser);
+# PYTEST_ARGS adds options, e.g. --durations=15 in CI.
 test: install chromium lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -58,8 +60,22 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
+# Benchmarks print figures (see bench/); each makes its own scratch PostgreSQL database on
+# this server (SQLite too for the dashboard).
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export BENCH_DATABASE_URL
+
 bench: install
 	$(BIN)/python -m bench.dashboard
+
+bench-ingest: install
+	$(BIN)/python -m bench.ingest
+
+bench-live: install chromium
+	$(BIN)/python -m bench.live
+
+bench-memory: install
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 Run it with ``make bench``, or::
 
-    .venv/bin/python -m bench.dashboard --patients 100000
+    .venv/bin/python -m bench.dashboard --patients 1000 100000
 
 It always measures SQLite (a temporary file) and, when ``BENCH_DATABASE_URL`` or
 ``TEST_DATABASE_URL`` names a PostgreSQL server, PostgreSQL too, in a database created for
@@ -11,7 +11,8 @@ migrations (``flask_migrate.upgrade()``), so the indexes measured are the ones d
 PostgreSQL is ``ANALYZE``d after seeding, as autovacuum would do shortly after a bulk load;
 SQLite is left as a deployment leaves it.
 
-Each backend is seeded with ``--patients`` patients (a user, a patient profile and one
+Each backend is seeded, once per size given to ``--patients`` (default 1,000 and 100,000,
+each in a database of its own), with that many patients (a user, a patient profile and one
 consultation each: mixed statuses, start times over the past year and the next three months,
 about 2% flagged as possible duplicates), then a consultant logs in through the real form and
 a Flask test client times, ``--repeat`` times after two warm-up runs: the first page, a name
@@ -63,7 +64,7 @@ from webapp.models import (
     utcnow,
 )
 
-DEFAULT_PATIENTS = 100_000
+DEFAULT_PATIENTS = (1_000, 100_000)
 DEFAULT_REPEAT = 20
 WARM_UP = 2
 BATCH = 5_000
@@ -134,6 +135,7 @@ class Measurement:
 
     backend: str
     name: str
+    patients: int = 0
     seconds: list[float] = field(default_factory=list)
     queries: set[int] = field(default_factory=set)
 
@@ -181,32 +183,42 @@ class StatementLog:
 def main(argv: list[str] | None = None) -> None:
     """Seed each backend, time the dashboard's requests on it and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
-    parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS, help="patients seeded")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_PATIENTS),
+        help="patients seeded: one database per size, compared side by side",
+    )
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="timed runs each")
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the data")
     parser.add_argument(
         "--explain", action="store_true", help="print the plan of every statement measured"
     )
     args = parser.parse_args(argv)
-    if args.patients < 100 or args.repeat < 1:
+    if min(args.patients) < 100 or args.repeat < 1:
         parser.error("need at least 100 patients and 1 repeat")
     os.environ["APP_ENV"] = "testing"
 
     server = next((os.environ[name] for name in SERVER_URL_VARIABLES if os.environ.get(name)), None)
     results: list[Measurement] = []
-    setup: list[tuple[str, float, float]] = []
+    setup: list[tuple[str, int, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        backends: list[tuple[str, Callable[[], Any]]] = [
-            ("sqlite", lambda: _nothing_to_drop(f"sqlite:///{Path(tmp) / 'clinic.db'}"))
+        backends: list[tuple[str, Callable[[int], Any]]] = [
+            (
+                "sqlite",
+                lambda size: _nothing_to_drop(f"sqlite:///{Path(tmp) / f'clinic-{size}.db'}"),
+            )
         ]
         if server:
-            backends.append(("postgresql", lambda: postgres_database(server)))
+            backends.append(("postgresql", lambda _size: postgres_database(server)))
         for backend, database in backends:
-            with database() as url:
-                print(f"[{backend}] seeding {args.patients:,} patients ...", flush=True)
-                measured, migrate_s, seed_s = bench_backend(backend, url, Path(tmp), args)
-                results.extend(measured)
-                setup.append((backend, migrate_s, seed_s))
+            for size in args.patients:
+                with database(size) as url:
+                    print(f"[{backend}] seeding {size:,} patients ...", flush=True)
+                    measured, migrate_s, seed_s = bench_backend(backend, url, Path(tmp), args, size)
+                    results.extend(measured)
+                    setup.append((backend, size, migrate_s, seed_s))
     print_report(results, setup, args.patients, args.repeat)
 
 
@@ -234,7 +246,7 @@ def postgres_database(server_url: str) -> Iterator[str]:
 
 
 def bench_backend(
-    backend: str, url: str, instance: Path, args: argparse.Namespace
+    backend: str, url: str, instance: Path, args: argparse.Namespace, patients: int
 ) -> tuple[list[Measurement], float, float]:
     """Migrate, seed and measure one database; returns the measurements and setup times."""
     uri = database_url(url, instance)
@@ -251,11 +263,13 @@ def bench_backend(
             upgrade()
             migrate_s = time.perf_counter() - started
             started = time.perf_counter()
-            sample = seed(args.patients, Random(args.seed), datetime.now(UTC))
+            sample = seed(patients, Random(args.seed), datetime.now(UTC))
             seed_s = time.perf_counter() - started
             create_consultant_login()
             log = StatementLog(db.engine)
         measured = measure_dashboard(backend, app, log, sample, args.repeat, args.explain)
+        for measurement in measured:
+            measurement.patients = patients
     finally:
         with app.app_context():
             db.session.remove()
@@ -410,14 +424,8 @@ def measure_dashboard(
     first_page = get("/", None, 200)
     pages = [
         ("first page (full HTML)", first_page),
-        (
-            f"search name {sample.name_fragment!r}",
-            get(f"/?q={quote(sample.name_fragment)}", HTMX, 200),
-        ),
-        (
-            f"search phone {sample.phone_digits!r}",
-            get(f"/?q={quote(sample.phone_digits)}", HTMX, 200),
-        ),
+        ("search by name", get(f"/?q={quote(sample.name_fragment)}", HTMX, 200)),
+        ("search by phone digits", get(f"/?q={quote(sample.phone_digits)}", HTMX, 200)),
         ("past tab, page 50", get("/?tab=past&page=50", HTMX, 200)),
     ]
     idle_url = poller_url(first_page().get_data(as_text=True))
@@ -498,24 +506,43 @@ def explain_request(app: Flask, log: StatementLog, name: str, request: Callable[
 
 
 def print_report(
-    results: list[Measurement], setup: list[tuple[str, float, float]], patients: int, repeat: int
+    results: list[Measurement],
+    setup: list[tuple[str, int, float, float]],
+    sizes: list[int],
+    repeat: int,
 ) -> None:
-    """The table of results, then how long building each database took."""
-    print(f"\n{patients:,} patients, {repeat} timed runs per measurement (times in ms)\n")
-    width = max(len(m.name) for m in results)
-    header = (
-        f"{'backend':<11}{'measurement':<{width + 2}}{'median_ms':>10}{'p95_ms':>9}{'queries':>9}"
+    """The table: each measurement's median (and statements) at every size side by side,
+    and the ratio of the largest size's median to the smallest's; then the setup times."""
+    print(f"\n{repeat} timed runs per measurement; medians in ms, statements in brackets\n")
+    by_key = {(m.backend, m.name, m.patients): m for m in results}
+    names = list(dict.fromkeys((m.backend, m.name) for m in results))
+    width = max(len(name) for _, name in names)
+    header = f"{'backend':<11}{'measurement':<{width + 2}}" + "".join(
+        f"{f'{size:,} pts':>18}" for size in sizes
     )
+    if len(sizes) > 1:
+        header += f"{'ratio':>8}"
     print(header)
     print("-" * len(header))
-    for m in results:
-        print(
-            f"{m.backend:<11}{m.name:<{width + 2}}{m.median_ms:>10.1f}{m.p95_ms:>9.1f}"
-            f"{m.queries_text:>9}"
-        )
+    for backend, name in names:
+        line = f"{backend:<11}{name:<{width + 2}}"
+        medians = []
+        for size in sizes:
+            m = by_key.get((backend, name, size))
+            if m is None:
+                line += f"{'-':>18}"
+                continue
+            medians.append(m.median_ms)
+            line += f"{m.median_ms:.1f} [{m.queries_text}]".rjust(18)
+        if len(sizes) > 1 and len(medians) == len(sizes):
+            line += f"{medians[-1] / medians[0]:>7.2f}x"
+        print(line)
     print()
-    for backend, migrate_s, seed_s in setup:
-        print(f"{backend:<11}migrations {migrate_s:.2f} s, seeding {seed_s:.1f} s")
+    for backend, size, migrate_s, seed_s in setup:
+        print(
+            f"{backend:<11}{size:>9,} patients: "
+            f"migrations {migrate_s:.2f} s, seeding {seed_s:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 })();
 
 // Live dashboard. Served from our own origin; no inline script, no eval.
-// - Polls for changes every 2 s while the tab is visible, never overlapping (the poller's
+// - Polls for changes every 500 ms while the tab is visible, never overlapping (the poller's
 //   hx-sync drops a poll while one is in flight).
 // - A booking the page does not show yet, and that the server says belongs to this list, is
 //   inserted at its place by start time (the list's data-order says which way it runs).
@@ -21,7 +21,7 @@
 //   focus stays on a tab the consultant switched to.
 (function () {
   "use strict";
-  var POLL_INTERVAL_MS = 2000;
+  var POLL_INTERVAL_MS = 500;
   var SEEN_AFTER_MS = 3000;
   var SOON_MS = 60 * 60 * 1000; // as webapp/templating.py's SOON
   var SOON_REFRESH_MS = 20000;

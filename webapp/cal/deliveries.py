@@ -14,7 +14,9 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from webapp.cal.events import (
     REPEATABLE_TRIGGERS,
@@ -24,7 +26,7 @@ from webapp.cal.events import (
     is_acted_on,
     names_a_patient,
 )
-from webapp.cal.payload import PayloadError, parse_booking, read_delivery
+from webapp.cal.payload import Delivery, PayloadError, parse_booking, read_delivery
 from webapp.extensions import db
 from webapp.log_privacy import log_failure
 from webapp.models import EventStatus, WebhookEvent, utcnow
@@ -65,36 +67,37 @@ class Outcome:
 def receive_delivery(body: bytes) -> Outcome:
     """Store an authentic delivery and process it; a byte-identical repeat is a duplicate.
 
-    Two identical deliveries at once are told apart by the unique body hash: the second
-    waits for the first and is answered as its duplicate, storing nothing new.
+    The event is inserted with ``ON CONFLICT DO NOTHING`` on its unique body hash, so two
+    identical deliveries at once are told apart without a savepoint: the second waits for
+    the first to commit, inserts nothing and is answered as its duplicate.
     """
     digest = hashlib.sha256(body).hexdigest()
-    existing = _event_by_digest(digest)
-    if existing is None:
-        event = WebhookEvent(
-            body=body, body_sha256=digest, received_at=utcnow(), status=EventStatus.IGNORED
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(event)
-        except IntegrityError:
-            existing = _event_by_digest(digest)
-            if existing is None:
-                raise
-        else:
-            return process_event(event)
-    return _repeat_outcome(existing)
-
-
-def process_event(event: WebhookEvent) -> Outcome:
-    """Apply a stored event (again), recording its status; idempotent, used by replay too."""
     try:
-        delivery = read_delivery(event.body)
-    except PayloadError as exc:
-        return _finish(event, EventStatus.REJECTED, str(exc))
-    event.trigger_event = delivery.trigger[:64]
-    event.booking_uid = (delivery.booking_uid or "")[:100] or None
-    event.sent_at = delivery.sent_at
+        delivery: Delivery | None = read_delivery(body)
+    except PayloadError:
+        delivery = None  # stored all the same; ``process_event`` rejects it, saying why
+    event = _store_event(body, digest, delivery)
+    if event is None:
+        original = _event_by_digest(digest)
+        if original is None:
+            raise LookupError(f"event with body hash {digest} conflicted but cannot be read")
+        return _repeat_outcome(original)
+    return process_event(event, delivery)
+
+
+def process_event(event: WebhookEvent, delivery: Delivery | None = None) -> Outcome:
+    """Apply a stored event (again), recording its status; idempotent, used by replay too.
+
+    ``delivery`` is the event's body already read (by ``receive_delivery``); it is read
+    from the stored body when not given.
+    """
+    if delivery is None:
+        try:
+            delivery = read_delivery(event.body)
+        except PayloadError as exc:
+            return _finish(event, EventStatus.REJECTED, str(exc))
+        for attribute, value in _envelope_columns(delivery).items():
+            setattr(event, attribute, value)
 
     if delivery.trigger == "PING":
         return _finish(event, EventStatus.PROCESSED, "ping received")
@@ -134,11 +137,12 @@ def process_event(event: WebhookEvent) -> Outcome:
         # stored body is enough to reproduce it with `flask cal replay`.
         return _fail(event, f"{type(exc).__name__} while applying the event; see the server log")
 
+    status, message = EventStatus.PROCESSED, f"{delivery.trigger} applied"
+    # A consultation created just now has no earlier event applied to it.
+    if not applied.consultation_created and _already_applied(event, applied.consultation.id):
+        status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
     event.consultation_id = applied.consultation.id
     event.patient_profile_id = applied.patient.id
-    status, message = EventStatus.PROCESSED, f"{delivery.trigger} applied"
-    if _already_applied(event):
-        status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
     return _finish(event, status, message, patient_created=applied.patient_created)
 
 
@@ -147,11 +151,41 @@ def replay_events(events: list[WebhookEvent]) -> list[Outcome]:
     return [process_event(event) for event in sorted(events, key=lambda e: e.id)]
 
 
+def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> WebhookEvent | None:
+    """Insert the delivery as a new event, in one statement; ``None`` when an event with the
+    same body hash exists (waiting for a concurrent transaction that inserted it to end)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    columns = _envelope_columns(delivery) if delivery is not None else {}
+    statement = (
+        insert(WebhookEvent)
+        .values(
+            body=body,
+            body_sha256=digest,
+            received_at=utcnow(),
+            status=EventStatus.IGNORED,
+            **columns,
+        )
+        .on_conflict_do_nothing(index_elements=[WebhookEvent.body_sha256])
+        .returning(WebhookEvent)
+    )
+    return db.session.scalar(statement)
+
+
+def _envelope_columns(delivery: Delivery) -> dict[str, object]:
+    """What an event records of its delivery's envelope, cut to the columns' sizes."""
+    return {
+        "trigger_event": delivery.trigger[:64],
+        "booking_uid": (delivery.booking_uid or "")[:100] or None,
+        "sent_at": delivery.sent_at,
+    }
+
+
 def _event_by_digest(digest: str) -> WebhookEvent | None:
     return db.session.scalar(select(WebhookEvent).where(WebhookEvent.body_sha256 == digest))
 
 
-def _already_applied(event: WebhookEvent) -> bool:
+def _already_applied(event: WebhookEvent, consultation_id: int) -> bool:
     """Whether another delivery of the same trigger was applied to the same consultation
     (the same booking, or the same seat of a seated one).
 
@@ -163,7 +197,7 @@ def _already_applied(event: WebhookEvent) -> bool:
         db.session.scalar(
             select(WebhookEvent.id)
             .where(
-                WebhookEvent.consultation_id == event.consultation_id,
+                WebhookEvent.consultation_id == consultation_id,
                 WebhookEvent.trigger_event == event.trigger_event,
                 WebhookEvent.status == EventStatus.PROCESSED,
                 WebhookEvent.id < event.id,

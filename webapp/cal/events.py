@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.cal.payload import Booking
 from webapp.extensions import db
@@ -82,6 +83,7 @@ class AppliedBooking:
     consultation: Consultation
     patient: PatientProfile
     patient_created: bool
+    consultation_created: bool = False
 
 
 def is_acted_on(trigger: str) -> bool:
@@ -154,6 +156,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
 
+    consultation_created = consultation is None
     if consultation is None:
         consultation = Consultation(
             cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient=patient
@@ -178,7 +181,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         replaced.rescheduled_to = consultation
     db.session.flush()
     attach_pending_answers(*(c for c in (replaced, consultation) if c is not None))
-    return AppliedBooking(consultation, patient, patient_created)
+    return AppliedBooking(consultation, patient, patient_created, consultation_created)
 
 
 def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) -> AppliedBooking:
@@ -279,14 +282,20 @@ def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetim
 
 def _locked_consultations(uid: str) -> list[Consultation]:
     """Every consultation of a booking uid (one per seat holder in a seated event), oldest
-    first, locked for this transaction where supported."""
+    first, with its patient and the patient's user, locked for this transaction where
+    supported (the consultations' rows only)."""
     return list(
         db.session.scalars(
             select(Consultation)
             .where(Consultation.cal_booking_uid == uid)
+            .options(
+                joinedload(Consultation.patient, innerjoin=True).joinedload(
+                    PatientProfile.user, innerjoin=True
+                )
+            )
             .order_by(Consultation.id)
-            .with_for_update()
-        )
+            .with_for_update(of=Consultation)
+        ).unique()
     )
 
 

@@ -9,8 +9,10 @@ row); the idle poll is one range query on the ``consultations.updated_at`` index
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,8 +41,17 @@ MAX_PAGE = 10_000
 # The times a browser may send back (cursors, when it opened the page): ours are all now.
 EARLIEST_BROWSER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_BROWSER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# Below this many consultations in all tabs, every tab is counted on every request.
+EXACT_COUNTS_BELOW = 5_000
+OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
+MAX_CACHED_COUNTS = 256  # searches, days and time zones remembered per process
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
+# Each process's last full count of the tabs: (database, search, time zone, day) -> (when,
+# counts).
+# Counts only, never a patient; every process and host keeps its own.
+_counts_cache: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
+_counts_lock = threading.Lock()
 
 
 # The questionnaire filter's values and what each lists.
@@ -325,18 +336,45 @@ def patients_page(view: DashboardView) -> PatientPage:
 
 
 def tab_counts(view: DashboardView) -> dict[str, int]:
-    """How many consultations each tab lists under the view's filters, in one query (the
-    filters are applied once, in the WHERE clause, not once per tab). A search lists
-    patients from every tab, so it does not change these counts."""
+    """How many consultations each tab lists under the view's filters (a search lists
+    patients from every tab, so it does not change these counts).
+
+    The view's own tab is counted exactly on every request. So are the others while the
+    tabs together hold fewer than ``EXACT_COUNTS_BELOW`` consultations (one query, the
+    filters applied once in its WHERE clause, not once per tab). Past that, counting every
+    tab reads every consultation, so the other tabs' counts come from this process's last
+    full count of the same filters, day and time zone, redone once it is
+    ``OTHER_TABS_FRESH_FOR`` old: they may lag that far behind.
+    """
+    day = view.now.astimezone(view.timezone).date()
+    key = (str(db.engine.url), repr(view.filters), view.timezone.key, day)
+    with _counts_lock:
+        cached = _counts_cache.get(key)
+    if cached is not None:
+        counted_at, counts = cached
+        fresh = monotonic() - counted_at < OTHER_TABS_FRESH_FOR.total_seconds()
+        if fresh and sum(counts.values()) >= EXACT_COUNTS_BELOW:
+            return counts | _count_tabs(view, [view.tab])
+    counts = _count_tabs(view, list(TABS))
+    with _counts_lock:
+        _counts_cache.pop(key, None)
+        _counts_cache[key] = (monotonic(), counts)
+        while len(_counts_cache) > MAX_CACHED_COUNTS:
+            _counts_cache.pop(next(iter(_counts_cache)))
+    return counts
+
+
+def _count_tabs(view: DashboardView, tabs: list[str]) -> dict[str, int]:
+    """How many consultations each of ``tabs`` lists under the view's filters, in one query."""
     columns = [
-        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in TABS
+        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in tabs
     ]
     row = db.session.execute(
         select(*columns)
         .select_from(Consultation)
         .where(filter_condition(view.filters, view.timezone))
     ).one()
-    return {tab: getattr(row, tab) for tab in TABS}
+    return {tab: getattr(row, tab) for tab in tabs}
 
 
 def filter_choices() -> FilterChoices:

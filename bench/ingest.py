@@ -1,0 +1,214 @@
+"""Cal.com deliveries under load: a benchmark that prints figures, not a test.
+
+Run it with ``make bench-ingest``, or::
+
+    TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.ingest
+
+On a scratch PostgreSQL database (``bench_<random>``, built by the real migrations and
+dropped at the end) it first measures, in process, what one new-patient delivery costs:
+the SQL statements it sends (a ``before_cursor_execute`` listener; savepoints listed apart
+from the other statements) and the time of the whole request through Flask, median over
+``--samples`` deliveries. Then gunicorn (``--workers`` sync workers) serves the app and,
+beside it on the same workers and database, the durable baseline: a bare Flask endpoint
+that checks the signature and stores the body with one INSERT and a commit. A load
+generator holds ``--connections`` connections open and posts new-patient bookings to each
+in turn, ``--rounds`` times ``--seconds`` seconds each, alternating. It prints the rate of
+each (2xx answers a second), the latencies and their ratio, and checks that every 2xx
+delivery's consultation is in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from bench.dashboard import StatementLog
+from bench.serving import (
+    BASELINE_PATH,
+    LoadResult,
+    booking_body,
+    create_baseline_table,
+    gunicorn,
+    median_ms,
+    run_load,
+    scratch_database,
+    server_url,
+    serving_env,
+    signed_request,
+)
+from webapp import create_app
+from webapp.cal.signature import SIGNATURE_HEADER, sign
+from webapp.config import database_url, engine_options
+from webapp.extensions import db
+from webapp.models import Consultation
+
+TARGET_RATIO = 0.30
+TARGET_STATEMENTS = 8
+TARGET_APP_MS = 6.0
+SAVEPOINT_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure one delivery in process, then the app against the baseline under load."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument("--rounds", type=int, default=2, help="app/baseline alternations")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--samples", type=int, default=300, help="deliveries timed in process")
+    args = parser.parse_args(argv)
+    secret = secrets.token_hex(16)
+
+    with scratch_database(server_url()) as url, tempfile.TemporaryDirectory() as tmp:
+        create_baseline_table(url)
+        statements, app_ms = measure_in_process(url, Path(tmp), secret, args.samples)
+        with gunicorn(serving_env(url, secret, str(Path(tmp) / "spool")), args.workers,
+                      "bench.serving:served_app()") as server:  # fmt: skip
+            app_runs, baseline_runs = alternate(server.port, secret, args)
+        missing, consultations = check_consultations(url, Path(tmp), app_runs)
+
+    print_report(statements, app_ms, app_runs, baseline_runs, missing, consultations, args)
+
+
+def measure_in_process(
+    url: str, instance: Path, secret: str, samples: int
+) -> tuple[list[str], list[float]]:
+    """Migrate the database, then post new-patient deliveries through a test client:
+    the statements of the first, and the time of each."""
+    uri = database_url(url, instance)
+    os.environ["APP_ENV"] = "testing"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+            "CAL_WEBHOOK_SECRET": secret,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "CAL_SPOOL_DIR": str(instance / "spool"),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        log = StatementLog(db.engine)
+    client = app.test_client()
+    statements: list[str] = []
+    seconds = []
+    for number in range(samples + 20):
+        body = booking_body(number, prefix="inproc")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+        log.clear()
+        started = time.perf_counter()
+        response = client.post("/webhooks/cal", data=body, headers=headers)
+        elapsed = time.perf_counter() - started
+        answer = response.get_json()
+        assert response.status_code == 200 and answer["patient_created"], answer
+        if number == 0:
+            statements = [" ".join(statement.split()) for statement, _ in log.statements]
+        if number >= 20:  # the first ones warm caches up
+            seconds.append(elapsed)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return statements, seconds
+
+
+def alternate(
+    port: int, secret: str, args: argparse.Namespace
+) -> tuple[list[LoadResult], list[LoadResult]]:
+    """Load the app and the baseline in turn, ``args.rounds`` times each."""
+    numbers = itertools.count(1)
+    app_runs, baseline_runs = [], []
+    for round_number in range(1, args.rounds + 1):
+        for label, path, runs in (
+            ("app", "/webhooks/cal", app_runs),
+            ("baseline", BASELINE_PATH + "/", baseline_runs),
+        ):
+            requests = (signed_request(path, booking_body(n), secret) for n in numbers)
+            result = run_load(port, requests, args.connections, args.seconds)
+            runs.append(result)
+            print(f"  round {round_number} {label:<9}{result.summary()}", flush=True)
+    return app_runs, baseline_runs
+
+
+def check_consultations(url: str, instance: Path, app_runs: list[LoadResult]) -> tuple[int, int]:
+    """How many 2xx deliveries have no consultation in the database, and how many
+    consultations the load made."""
+    answered = set()
+    for run in app_runs:
+        for status, body in zip(run.statuses, run.bodies, strict=True):
+            if 200 <= status < 300:
+                answered.add(json.loads(body).get("consultation_id"))
+    uri = database_url(url, instance)
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    with app.app_context():
+        stored = set(
+            db.session.scalars(
+                select(Consultation.id).where(Consultation.cal_booking_uid.like("bench%"))
+            )
+        )
+        db.engine.dispose()
+    return len(answered - stored), len(stored)
+
+
+def print_report(
+    statements: list[str],
+    app_ms: list[float],
+    app_runs: list[LoadResult],
+    baseline_runs: list[LoadResult],
+    missing: int,
+    consultations: int,
+    args: argparse.Namespace,
+) -> None:
+    """Every figure, each beside its target."""
+    control = [s for s in statements if s.upper().startswith(SAVEPOINT_CONTROL)]
+    work = [s for s in statements if s not in control]
+    print("\nA new-patient delivery, in process (PostgreSQL):")
+    for number, statement in enumerate(statements, 1):
+        print(f"  {number:2}. {statement[:110]}")
+    print(
+        f"  statements: {len(work)} (target <= {TARGET_STATEMENTS}), "
+        f"plus {len(control)} savepoint control; {len(statements)} round trips"
+    )
+    print(
+        f"  time in the app: {median_ms(app_ms):.2f} ms median over {len(app_ms)} "
+        f"(target <= {TARGET_APP_MS} ms on an idle machine)"
+    )
+    app_rate = sum(r.ok for r in app_runs) / sum(r.seconds for r in app_runs)
+    baseline_rate = sum(r.ok for r in baseline_runs) / sum(r.seconds for r in baseline_runs)
+    app_all = LoadResult(0.0, latencies=[x for r in app_runs for x in r.latencies])
+    base_all = LoadResult(0.0, latencies=[x for r in baseline_runs for x in r.latencies])
+    print(
+        f"\nUnder load: {args.connections} connections, gunicorn -w {args.workers}, "
+        f"{args.rounds} x {args.seconds:g} s each, alternating"
+    )
+    print(
+        f"  app       {app_rate:7.1f} deliveries/s  p50 {app_all.percentile_ms(0.5):6.1f} ms"
+        f"  p99 {app_all.percentile_ms(0.99):6.1f} ms"
+    )
+    print(
+        f"  baseline  {baseline_rate:7.1f} deliveries/s  p50 {base_all.percentile_ms(0.5):6.1f} ms"
+        f"  p99 {base_all.percentile_ms(0.99):6.1f} ms"
+    )
+    print(f"  ratio     {app_rate / baseline_rate:.3f} of the baseline (target >= {TARGET_RATIO})")
+    print(
+        f"  every 2xx delivery has its consultation: {'yes' if missing == 0 else 'NO'} "
+        f"({consultations} consultations, {missing} missing)"
+    )
+
+
+if __name__ == "__main__":
+    main()

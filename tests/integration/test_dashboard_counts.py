@@ -1,0 +1,51 @@
+"""Tab counts in a large clinic: the consultant's own tab is exact, the others may lag."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import deliver
+from tests.integration.test_dashboard import booking, cancellation, count, page_text
+from webapp.dashboard import queries
+
+
+@pytest.fixture
+def large_clinic(monkeypatch):
+    """Counts behave as past ``EXACT_COUNTS_BELOW`` consultations, with nothing remembered."""
+    monkeypatch.setattr(queries, "EXACT_COUNTS_BELOW", 0)
+    monkeypatch.setattr(queries, "_counts_cache", {})
+
+
+def test_in_a_small_clinic_every_tab_count_is_exact_on_every_request(consultant_client):
+    created = booking("SmallClinic1", datetime.now(UTC) + timedelta(days=2))
+    deliver(consultant_client, created)
+    assert count(page_text(consultant_client, "/"), "cancelled") == 0
+
+    deliver(consultant_client, cancellation(created))
+
+    page = page_text(consultant_client, "/")
+    assert count(page, "upcoming") == 0
+    assert count(page, "cancelled") == 1
+
+
+def test_in_a_large_clinic_the_own_tab_is_exact_and_the_others_lag_until_recounted(
+    consultant_client, large_clinic, monkeypatch
+):
+    created = booking("LargeClinic1", datetime.now(UTC) + timedelta(days=2))
+    deliver(consultant_client, created)
+    page = page_text(consultant_client, "/")
+    assert (count(page, "upcoming"), count(page, "cancelled")) == (1, 0)
+
+    deliver(consultant_client, cancellation(created))
+
+    page = page_text(consultant_client, "/")
+    assert count(page, "upcoming") == 0  # the tab on screen: exact
+    assert count(page, "cancelled") == 0  # another tab: last counted a moment ago
+    page = page_text(consultant_client, "/?tab=cancelled")
+    assert count(page, "cancelled") == 1  # exact once it is the tab on screen
+
+    monkeypatch.setattr(queries, "OTHER_TABS_FRESH_FOR", timedelta(0))
+    page = page_text(consultant_client, "/")
+    assert (count(page, "upcoming"), count(page, "cancelled")) == (0, 1)
