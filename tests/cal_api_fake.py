@@ -1,5 +1,6 @@
 """A small local fake of Cal.com's API v2 bookings endpoints, written from
-/work/shared/cal-api/README.md, served on a thread on 127.0.0.1 for the reconcile tests."""
+../shared/cal-api/README.md (its examples are copied to tests/fixtures/cal_api/), served
+on a thread on 127.0.0.1 for the reconcile tests."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """A small client for reading bookings from Cal.com's API v2 (bookings version 2024-08-13).
 
-It follows /work/shared/cal-api/README.md: the ``cal-api-version`` header on every request
+It follows Cal.com's API as ../shared/cal-api/README.md describes it: the
+``cal-api-version`` header on every request
 (without it Cal.com silently answers in an older shape), offset pages walked until one comes
 back short, and the ``X-RateLimit-*`` headers: when a window is used up, or on a 429, it
 waits the ``Reset`` seconds (Cal.com sends no ``Retry-After``) and repeats the same request.

@@ -122,6 +122,11 @@ class DashboardView:
         return args
 
 
+def page_count(total: int) -> int:
+    """How many pages of ``PER_PAGE`` a list of ``total`` items takes (at least one)."""
+    return max(1, -(-total // PER_PAGE))
+
+
 @dataclass(frozen=True)
 class ConsultationPage:
     """One page of consultations and where it sits among all of them."""
@@ -132,7 +137,7 @@ class ConsultationPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
+        return page_count(self.total)
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ class PatientPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
+        return page_count(self.total)
 
 
 @dataclass(frozen=True)
