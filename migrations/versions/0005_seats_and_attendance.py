@@ -1,5 +1,6 @@
-"""Seats, attendance and meeting details: one consultation per seat holder, who attended,
-how to join, and who hosts.
+"""Seats, attendance and meeting details of a booking.
+
+One consultation per seat holder, who attended, how to join, and who hosts.
 
 A seated Cal.com event sends every seat holder under the same booking uid, so the unique
 key of a consultation becomes (uid, seat_key). Existing rows are ordinary bookings: they
