@@ -28,8 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.serving import scratch_database, server_url
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.config import database_url
 
@@ -99,21 +99,6 @@ class CuttableProxy:
             writer.close()
 
 
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    server = make_url(database_url(server_url, Path()))
-    name = f"bench_{secrets.token_hex(6)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def booking(number: int) -> bytes:
     """A BOOKING_CREATED of its own patient and uid."""
     document = copy.deepcopy(json.loads(FIXTURE.read_text()))
@@ -146,11 +131,7 @@ def main() -> None:
     parser.add_argument("--cut-for", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
-    server_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not server_url:
-        sys.exit("set TEST_DATABASE_URL to a PostgreSQL server")
-
-    with scratch_database(server_url) as url, tempfile.TemporaryDirectory() as spool_dir:
+    with scratch_database(server_url()) as url, tempfile.TemporaryDirectory() as spool_dir:
         target = make_url(url)
         proxy = CuttableProxy(target.host or "127.0.0.1", target.port or 5432)
         proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(
@@ -162,6 +143,10 @@ def main() -> None:
             "CAL_WEBHOOK_SECRET": SECRET,
             "DATABASE_URL": proxied,
             "CAL_SPOOL_DIR": spool_dir,
+            # Production refuses per-process rate-limit counters.
+            "RATELIMIT_STORAGE_URI": os.environ.get(
+                "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"
+            ),
         }
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
         subprocess.run(  # noqa: S603 - our own interpreter and arguments
