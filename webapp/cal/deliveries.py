@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 
 from webapp.cal.events import (
     REPEATABLE_TRIGGERS,
@@ -153,23 +154,41 @@ def replay_events(events: list[WebhookEvent]) -> list[Outcome]:
 
 def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> WebhookEvent | None:
     """Insert the delivery as a new event, in one statement; ``None`` when an event with the
-    same body hash exists (waiting for a concurrent transaction that inserted it to end)."""
+    same body hash exists (waiting for a concurrent transaction that inserted it to end).
+
+    The row is inserted with every column given, so the event is made in the session from
+    those values and its returned id, with no ORM-enabled insert and nothing left to load.
+    """
     dialect = db.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    columns = _envelope_columns(delivery) if delivery is not None else {}
+    table = WebhookEvent.__table__
+    values: dict[str, object] = {
+        "received_at": utcnow(),
+        "trigger_event": None,
+        "booking_uid": None,
+        "sent_at": None,
+        "status": EventStatus.IGNORED,
+        "error": None,
+        "body": body,
+        "body_sha256": digest,
+        "consultation_id": None,
+        "patient_profile_id": None,
+    }
+    if delivery is not None:
+        values |= _envelope_columns(delivery)
     statement = (
-        insert(WebhookEvent)
-        .values(
-            body=body,
-            body_sha256=digest,
-            received_at=utcnow(),
-            status=EventStatus.IGNORED,
-            **columns,
-        )
-        .on_conflict_do_nothing(index_elements=[WebhookEvent.body_sha256])
-        .returning(WebhookEvent)
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
+        .returning(table.c.id)
     )
-    return db.session.scalar(statement)
+    event_id = db.session.scalar(statement)
+    if event_id is None:
+        return None
+    event = WebhookEvent(id=event_id, **values)
+    make_transient_to_detached(event)  # the row exists: the session takes it as loaded
+    db.session.add(event)
+    return event
 
 
 def _envelope_columns(delivery: Delivery) -> dict[str, object]:

@@ -165,8 +165,8 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     _fill_booking_details(consultation, booking, details)
     change_status(consultation, status, at, booking.cancellation_reason)
 
-    db.session.flush()
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
+        db.session.flush()  # the new booking's row first: the one it replaces points at it
         if replaced is None:
             replaced = Consultation(
                 cal_booking_uid=booking.reschedule_uid,

@@ -41,7 +41,9 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     as a possible duplicate of that patient, unless a consultant said they are different
     people (``pair_dismissed``) or the two are flagged already.
 
-    Flushes. A concurrent insert of the same email raises ``IntegrityError`` at flush; the
+    A matched profile's changes are flushed; a new patient is only added to the session,
+    for the caller's next flush to insert with the rest of its work (``create_patient``).
+    A concurrent insert of the same email raises ``IntegrityError`` at that flush; the
     caller rolls back its savepoint and calls again, which then finds the other's patient.
     """
     candidates = _candidates(details)
@@ -165,7 +167,8 @@ def _candidates(details: ContactDetails) -> list[PatientProfile]:
 def create_patient(
     details: ContactDetails, possible_duplicate_of: PatientProfile | None = None
 ) -> PatientProfile:
-    """Create a User and its PatientProfile from ``details``; flushes."""
+    """Create a User and its PatientProfile from ``details``, added to the session and
+    inserted at its next flush (a delivery's one flush inserts them with the consultation)."""
     phone = details.phone.stored if details.phone else None
     user = User(email=details.email, phone_number=phone, name=details.name)
     patient = PatientProfile(
@@ -180,7 +183,6 @@ def create_patient(
         possible_duplicate_of=possible_duplicate_of,
     )
     db.session.add(patient)
-    db.session.flush()
     return patient
 
 
