@@ -395,14 +395,16 @@ def tab_counts(view: DashboardView) -> dict[str, int]:
 
 
 def _count_tabs(view: DashboardView, tabs: list[str]) -> dict[str, int]:
-    """How many consultations each of ``tabs`` lists under the view's filters, in one query."""
-    columns = [
-        func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab) for tab in tabs
-    ]
+    """How many consultations each of ``tabs`` lists under the view's filters, in one query.
+
+    The tabs' conditions are in the WHERE clause too, so counting one tab reads only its
+    rows (its index's range), not every consultation."""
+    conditions = {tab: tab_condition(tab, view.now, view.timezone) for tab in tabs}
+    columns = [func.count().filter(condition).label(tab) for tab, condition in conditions.items()]
     row = db.session.execute(
         select(*columns)
         .select_from(Consultation)
-        .where(filter_condition(view.filters, view.timezone))
+        .where(or_(*conditions.values()), filter_condition(view.filters, view.timezone))
     ).one()
     return {tab: getattr(row, tab) for tab in tabs}
 
