@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -207,9 +208,25 @@ class Consultation(db.Model):
     """One Cal.com booking of a video consultation."""
 
     __tablename__ = "consultations"
-    # The dashboard's tabs filter on status and a time range together.
+    # The dashboard's tabs filter on status and a time range together. Upcoming and Past
+    # each have an index of only their own rows in start-time order, so a page reads the
+    # index rather than sorting the tab, and the tab's count reads nothing else.
     __table_args__ = (
         Index("ix_consultations_status_start_time", "status", "start_time"),
+        Index(
+            "ix_consultations_live_start_time",
+            "start_time",
+            "id",
+            postgresql_where=text("status IN ('scheduled', 'pending')"),
+            sqlite_where=text("status IN ('scheduled', 'pending')"),
+        ),
+        Index(
+            "ix_consultations_held_start_time",
+            "start_time",
+            "id",
+            postgresql_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
+            sqlite_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
+        ),
         # One consultation per booking, or per seat holder of a seated booking.
         UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
     )

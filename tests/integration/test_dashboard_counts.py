@@ -49,3 +49,19 @@ def test_in_a_large_clinic_the_own_tab_is_exact_and_the_others_lag_until_recount
     monkeypatch.setattr(queries, "OTHER_TABS_FRESH_FOR", timedelta(0))
     page = page_text(consultant_client, "/")
     assert (count(page, "upcoming"), count(page, "cancelled")) == (0, 1)
+
+
+@pytest.mark.parametrize(("tab", "days"), [("upcoming", 3), ("past", -3)])
+def test_bookings_at_the_same_time_list_the_latest_booked_first_and_the_tab_counts_them(
+    consultant_client, large_clinic, tab, days
+):
+    start = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    for uid, name in (("SameTime1", "Ada Earlier"), ("SameTime2", "Bea Later")):
+        deliver(
+            consultant_client,
+            booking(uid, start, email=f"{uid.lower()}@example.com", name=name),
+        )
+
+    page = page_text(consultant_client, f"/?tab={tab}")
+    assert page.index("Bea Later") < page.index("Ada Earlier")
+    assert count(page, tab) == 2
