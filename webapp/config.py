@@ -16,7 +16,7 @@ PER_PROCESS_LIMIT_STORES = ("", "memory")
 # CLINIC_NAME, CLINIC_CONTACT and PRIVACY_NOTICE_URL outside production, when unset.
 DEVELOPMENT_CLINIC = {
     "CLINIC_NAME": "Demo Hair Clinic",
-    "CLINIC_CONTACT": "WhatsApp +90 555 000 00 00 or hello@clinic.example",
+    "CLINIC_CONTACT": "WhatsApp +90 555 000 00 00 · hello@clinic.example",
     "PRIVACY_NOTICE_URL": "https://clinic.example/privacy",
 }
 
