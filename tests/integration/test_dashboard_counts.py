@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import deliver
 from tests.integration.test_dashboard import booking, cancellation, count, page_text
-from webapp.dashboard import queries
+from webapp.dashboard import counts
+from webapp.dashboard.queries import DashboardView, change_cursor
 
 
 @pytest.fixture
 def large_clinic(monkeypatch):
     """Counts behave as past ``EXACT_COUNTS_BELOW`` consultations, with nothing remembered."""
-    monkeypatch.setattr(queries, "EXACT_COUNTS_BELOW", 0)
-    monkeypatch.setattr(queries, "_counts_cache", {})
+    monkeypatch.setattr(counts, "EXACT_COUNTS_BELOW", 0)
+    monkeypatch.setattr(counts, "_other_tabs", {})
+    monkeypatch.setattr(counts, "_settled", {})
 
 
 def test_in_a_small_clinic_every_tab_count_is_exact_on_every_request(consultant_client):
@@ -46,7 +49,7 @@ def test_in_a_large_clinic_the_own_tab_is_exact_and_the_others_lag_until_recount
     page = page_text(consultant_client, "/?tab=cancelled")
     assert count(page, "cancelled") == 1  # exact once it is the tab on screen
 
-    monkeypatch.setattr(queries, "OTHER_TABS_FRESH_FOR", timedelta(0))
+    monkeypatch.setattr(counts, "OTHER_TABS_FRESH_FOR", timedelta(0))
     page = page_text(consultant_client, "/")
     assert (count(page, "upcoming"), count(page, "cancelled")) == (0, 1)
 
@@ -65,3 +68,46 @@ def test_bookings_at_the_same_time_list_the_latest_booked_first_and_the_tab_coun
     page = page_text(consultant_client, f"/?tab={tab}")
     assert page.index("Bea Later") < page.index("Ada Earlier")
     assert count(page, tab) == 2
+
+
+def test_in_a_large_clinic_the_own_tab_is_exact_at_once_when_an_old_booking_changes(
+    consultant_client, large_clinic
+):
+    old = booking("OldBooking1", datetime.now(UTC) - timedelta(days=3))
+    deliver(consultant_client, old)
+    for _ in range(2):  # counted, then remembered
+        assert count(page_text(consultant_client, "/?tab=past"), "past") == 1
+
+    deliver(consultant_client, cancellation(old))
+
+    assert count(page_text(consultant_client, "/?tab=past"), "past") == 0
+    assert count(page_text(consultant_client, "/?tab=cancelled"), "cancelled") == 1
+
+
+def test_a_booking_moves_from_upcoming_to_past_as_its_hour_passes_counts_remembered_or_not(
+    app, consultant_client, large_clinic
+):
+    start = (datetime.now(UTC) + timedelta(days=30)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
+    deliver(consultant_client, booking("HourPasses1", start))
+    deliver(
+        consultant_client,
+        booking("WeekBefore1", start - timedelta(days=7), email="week@example.com"),
+    )
+    before, after = start - timedelta(minutes=1), start + timedelta(minutes=1)
+
+    with app.app_context():
+        version = change_cursor()
+
+        def counted(tab: str, now: datetime) -> int:
+            view = DashboardView(tab=tab, query="", page=1, now=now, timezone=ZoneInfo("UTC"))
+            return counts.tab_counts(view, version)[tab]
+
+        # The first count is a full one; the others count the tab on screen, today's part
+        # anew and the rest as remembered for this version of the data.
+        assert counted("upcoming", before) == 1
+        assert counted("past", before) == 1
+        assert counted("past", after) == 2
+        assert counted("upcoming", after) == 0
+        assert counted("upcoming", before) == 1

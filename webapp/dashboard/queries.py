@@ -9,10 +9,8 @@ row); the idle poll is one range query on the ``consultations.updated_at`` index
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,16 +21,18 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     distinct,
     func,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
-from webapp.models import Consultation, ConsultationStatus, PatientProfile, fold
+from webapp.models import SQLITE_SEARCH, Consultation, ConsultationStatus, PatientProfile, fold
 from webapp.patients.contact import read_phone
 from webapp.patients.merging import default_choices, differing_fields
 
@@ -53,18 +53,15 @@ MAX_PAGE = 10_000
 # The times a browser may send back (cursors, when it opened the page): ours are all now.
 EARLIEST_BROWSER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_BROWSER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
-# Below this many consultations in all tabs, every tab is counted on every request.
-EXACT_COUNTS_BELOW = 5_000
-OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
-MAX_CACHED_COUNTS = 256  # searches, days and time zones remembered per process
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
-# Each process's last full count of the tabs: (database, search, time zone, day) -> (when,
-# counts).
-# Counts only, never a patient; every process and host keeps its own.
-_counts_cache: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
-_counts_lock = threading.Lock()
 
+
+# SQLite's search index (see ``webapp.models``): a trigram index, so fragments shorter than
+# three characters, or holding a character LIKE reads as a wildcard, are looked for by a scan.
+_sqlite_search = table(SQLITE_SEARCH, column("rowid"), column("search_text"))
+TRIGRAM = 3
+LIKE_WILDCARDS = re.compile(r"[%_\\]")
 
 # The questionnaire filter's values and what each lists.
 QUESTIONNAIRE_STATES = {"done": "Questionnaire done", "missing": "Questionnaire not done"}
@@ -217,11 +214,8 @@ def read_browser_time(raw: str | None) -> datetime | None:
 def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
     """The consultations a tab lists."""
     if tab == "today":
-        local_midnight = now.astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
         return and_(
-            Consultation.start_time >= local_midnight,
-            Consultation.start_time < local_midnight + timedelta(days=1),
-            Consultation.status != ConsultationStatus.RESCHEDULED,
+            within_day(now, timezone), Consultation.status != ConsultationStatus.RESCHEDULED
         )
     if tab == "upcoming":
         return and_(Consultation.start_time >= now, Consultation.status.in_(_literal(LIVE)))
@@ -241,6 +235,18 @@ def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[
         Consultation.patient_profile_id.in_(flagged.union(pointed_at)),
         Consultation.status != ConsultationStatus.RESCHEDULED,
     )
+
+
+def day_bounds(now: datetime, timezone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The day ``now`` falls on in ``timezone``: its first moment and the next day's."""
+    midnight = now.astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight, midnight + timedelta(days=1)
+
+
+def within_day(now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
+    """Consultations starting on the day ``now`` falls on in ``timezone``."""
+    start, end = day_bounds(now, timezone)
+    return and_(Consultation.start_time >= start, Consultation.start_time < end)
 
 
 def _literal(statuses: tuple[str, ...]) -> BindParameter[Any]:
@@ -263,14 +269,29 @@ def search_condition(query: str) -> ColumnElement[bool]:
     folded = fold(query).strip()
     if not folded:
         return true()
-    conditions = [PatientProfile.search_text.like(f"%{_escape_like(folded)}%", escape="\\")]
+    fragments = [folded]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4:
-        conditions.append(PatientProfile.search_text.like(f"%{digits}%"))
+        fragments.append(digits)
         phone = read_phone(query)
         if phone is not None and phone.e164 and phone.e164[1:] != digits:
-            conditions.append(PatientProfile.search_text.like(f"%{phone.e164[1:]}%"))
-    return or_(*conditions)
+            fragments.append(phone.e164[1:])
+    return or_(*(_containing(fragment) for fragment in dict.fromkeys(fragments)))
+
+
+def _containing(fragment: str) -> ColumnElement[bool]:
+    """Patients whose search text contains ``fragment``. PostgreSQL's trigram index answers
+    the ``LIKE``; on SQLite, SQLite's trigram index (``SQLITE_SEARCH``) does when it can:
+    for three characters or more and no ``LIKE`` wildcard to escape (else a scan)."""
+    if (
+        db.session.get_bind().dialect.name == "sqlite"
+        and len(fragment) >= TRIGRAM
+        and not LIKE_WILDCARDS.search(fragment)
+    ):
+        return PatientProfile.id.in_(
+            select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.like(f"%{fragment}%"))
+        )
+    return PatientProfile.search_text.like(f"%{_escape_like(fragment)}%", escape="\\")
 
 
 def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool]:
@@ -343,17 +364,25 @@ def patients_page(view: DashboardView) -> PatientPage:
     keep (whatever their tab), the patients with the latest booking first."""
     condition = view_condition(view)
     latest = func.max(Consultation.start_time)
-    ids = db.session.scalars(
-        select(Consultation.patient_profile_id)
+    # The page and, beside each row, how many patients there are in all: one pass over the
+    # patients found (each one's latest booking read off the patient/start-time index).
+    rows = db.session.execute(
+        select(Consultation.patient_profile_id, func.count().over())
         .where(condition)
         .group_by(Consultation.patient_profile_id)
         .order_by(latest.desc().nulls_last(), Consultation.patient_profile_id.desc())
         .limit(PER_PAGE)
         .offset((view.page - 1) * PER_PAGE)
     ).all()
-    total = db.session.scalar(
-        select(func.count(distinct(Consultation.patient_profile_id))).where(condition)
-    )
+    ids = [patient_id for patient_id, _ in rows]
+    if rows:
+        total = rows[0][1]
+    elif view.page > 1:  # past the last page: count them to say how many pages there are
+        total = db.session.scalar(
+            select(func.count(distinct(Consultation.patient_profile_id))).where(condition)
+        )
+    else:
+        total = 0
     by_patient: dict[int, list[Consultation]] = {patient_id: [] for patient_id in ids}
     for consultation in db.session.scalars(
         _with_patient(select(Consultation))
@@ -363,54 +392,6 @@ def patients_page(view: DashboardView) -> PatientPage:
         by_patient[consultation.patient_profile_id].append(consultation)
     patients = [(found[0].patient, found) for found in by_patient.values() if found]
     return PatientPage(patients, total or 0, view.page)
-
-
-def tab_counts(view: DashboardView) -> dict[str, int]:
-    """How many consultations each tab lists under the view's filters (a search lists
-    patients from every tab, so it does not change these counts).
-
-    The view's own tab is counted exactly on every request. So are the others while the
-    tabs together hold fewer than ``EXACT_COUNTS_BELOW`` consultations (one query, the
-    filters applied once in its WHERE clause, not once per tab). Past that, counting every
-    tab reads every consultation, so the other tabs' counts come from this process's last
-    full count of the same filters, day and time zone, redone once it is
-    ``OTHER_TABS_FRESH_FOR`` old: they may lag that far behind.
-    """
-    day = view.now.astimezone(view.timezone).date()
-    key = (str(db.engine.url), repr(view.filters), view.timezone.key, day)
-    with _counts_lock:
-        cached = _counts_cache.get(key)
-    if cached is not None:
-        counted_at, counts = cached
-        fresh = monotonic() - counted_at < OTHER_TABS_FRESH_FOR.total_seconds()
-        if fresh and sum(counts.values()) >= EXACT_COUNTS_BELOW:
-            return counts | _count_tabs(view, [view.tab])
-    counts = _count_tabs(view, list(TABS))
-    with _counts_lock:
-        _counts_cache.pop(key, None)
-        _counts_cache[key] = (monotonic(), counts)
-        while len(_counts_cache) > MAX_CACHED_COUNTS:
-            _counts_cache.pop(next(iter(_counts_cache)))
-    return counts
-
-
-def _count_tabs(view: DashboardView, tabs: list[str]) -> dict[str, int]:
-    """How many consultations each of ``tabs`` lists under the view's filters, in one query.
-
-    The tabs' conditions are in the WHERE clause too, so counting one tab reads only its
-    rows, and with no FILTER left to test each row's status, an index of that tab's rows
-    alone answers (Upcoming's and Past's, without reading the table)."""
-    conditions = {tab: tab_condition(tab, view.now, view.timezone) for tab in tabs}
-    columns = [
-        (func.count().filter(condition) if len(tabs) > 1 else func.count()).label(tab)
-        for tab, condition in conditions.items()
-    ]
-    row = db.session.execute(
-        select(*columns)
-        .select_from(Consultation)
-        .where(or_(*conditions.values()), filter_condition(view.filters, view.timezone))
-    ).one()
-    return {tab: getattr(row, tab) for tab in tabs}
 
 
 def filter_choices() -> FilterChoices:

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from webapp.dashboard.attendance import OUTCOMES, NotMarkableError, is_markable, mark_outcome
+from webapp.dashboard.counts import tab_counts
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
     EARLIEST_BROWSER_TIME,
@@ -36,7 +37,6 @@ from webapp.dashboard.queries import (
     patients_page,
     read_browser_time,
     review_pairs,
-    tab_counts,
 )
 from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
@@ -53,7 +53,8 @@ bp.add_app_template_global(review_pairs)
 def index() -> Response:
     """The dashboard page; htmx requests (tabs, search, pages) get the results fragment."""
     view = _view()
-    counts = tab_counts(view)
+    cursor = change_cursor()
+    counts = tab_counts(view, cursor)
     context = {
         "view": view,
         "tabs": TABS,
@@ -61,7 +62,7 @@ def index() -> Response:
         if view.searching
         else consultations_page(view, total=counts[view.tab]),
         "counts": counts,
-        "cursor": change_cursor().encode(),
+        "cursor": cursor.encode(),
         "opened_at": view.now.isoformat(),
         "webhook_url": url_for("cal.receive", _external=True),
     }
@@ -95,7 +96,7 @@ def updates() -> Response:
             (consultation, belongs and view.page == 1)
             for consultation, belongs in changed_consultations(since, view)
         ],
-        "counts": tab_counts(view),
+        "counts": tab_counts(view, current),
         "cursor": current.encode(),
         "opened_at": opened_at.isoformat(),
         "new_since": opened_at,

@@ -1,0 +1,130 @@
+"""How many consultations each dashboard tab lists, cheaply whatever the clinic's size.
+
+The tab the consultant is on is exact on every request. It is counted in two parts: its
+consultations outside the consultant's today, which change only when a consultation changes,
+and today's, which also move between tabs as the hours pass (Upcoming to Past). The first
+part is remembered per process together with the data's version (the change cursor the
+dashboard polls with: every write to a consultation moves it), so it is counted again only
+after something changed, and at least every ``SETTLED_FRESH_FOR``; today's part is counted
+every time, from the start-time index.
+
+The other tabs are counted with it, exactly, while the tabs together hold fewer than
+``EXACT_COUNTS_BELOW`` consultations. Past that, counting every tab reads every
+consultation, so their counts come from this process's last full count of the same filters,
+day and time zone, redone once it is ``OTHER_TABS_FRESH_FOR`` old: they may lag that far.
+Counts only are remembered, never a patient; every process and host keeps its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from time import monotonic
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, or_, select
+
+from webapp.dashboard.queries import (
+    TABS,
+    ChangeCursor,
+    DashboardView,
+    day_bounds,
+    filter_condition,
+    tab_condition,
+    within_day,
+)
+from webapp.extensions import db
+from webapp.models import Consultation
+
+EXACT_COUNTS_BELOW = 5_000
+OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
+# A commit whose change time lies further behind the newest change than the change cursor's
+# overlap would not move the version; this bounds how long such a count could stay stale.
+SETTLED_FRESH_FOR = timedelta(minutes=5)
+MAX_CACHED_COUNTS = 256  # filters, days and time zones remembered per process, per cache
+
+# (database, filters, time zone, day) -> (when counted, every tab's count)
+_other_tabs: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
+# (database, tab, filters, time zone, day) -> (when counted, (version, count outside today))
+_settled: dict[tuple[str, str, str, str, date], tuple[float, tuple[ChangeCursor, int]]] = {}
+_lock = threading.Lock()
+
+_Value = TypeVar("_Value")
+
+
+def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
+    """How many consultations each tab lists under the view's filters (a search lists
+    patients from every tab, so it does not change these counts). ``version`` is where the
+    data stands (``change_cursor``)."""
+    key = (str(db.engine.url), repr(view.filters), view.timezone.key, _today(view))
+    remembered = _recall(_other_tabs, key, OTHER_TABS_FRESH_FOR)
+    if remembered is not None and sum(remembered.values()) >= EXACT_COUNTS_BELOW:
+        return remembered | {view.tab: _exact_count(view, version)}
+    counts = _count(view, list(TABS))
+    _remember(_other_tabs, key, counts)
+    return counts
+
+
+def _exact_count(view: DashboardView, version: ChangeCursor) -> int:
+    """The view's tab's count: outside today as remembered for ``version``, plus today's."""
+    start, end = day_bounds(view.now, view.timezone)
+    key = (str(db.engine.url), view.tab, repr(view.filters), view.timezone.key, _today(view))
+    remembered = _recall(_settled, key, SETTLED_FRESH_FOR)
+    if remembered is not None and remembered[0] == version:
+        settled = remembered[1]
+    else:
+        outside_today = or_(
+            Consultation.start_time < start,
+            Consultation.start_time >= end,
+            Consultation.start_time.is_(None),
+        )
+        settled = _count(view, [view.tab], outside_today)[view.tab]
+        _remember(_settled, key, (version, settled))
+    return settled + _count(view, [view.tab], within_day(view.now, view.timezone))[view.tab]
+
+
+def _count(
+    view: DashboardView, tabs: list[str], within: ColumnElement[bool] | None = None
+) -> dict[str, int]:
+    """How many consultations each of ``tabs`` lists under the view's filters (and
+    ``within``), in one query.
+
+    The tabs' conditions are in the WHERE clause too, so counting one tab reads only its
+    rows, and with no FILTER left to test each row's status, an index of that tab's rows
+    alone answers (Upcoming's and Past's, without reading the table)."""
+    conditions = {tab: tab_condition(tab, view.now, view.timezone) for tab in tabs}
+    columns = [
+        (func.count().filter(condition) if len(tabs) > 1 else func.count()).label(tab)
+        for tab, condition in conditions.items()
+    ]
+    narrowing = [filter_condition(view.filters, view.timezone)]
+    if within is not None:
+        narrowing.append(within)
+    row = db.session.execute(
+        select(*columns).select_from(Consultation).where(or_(*conditions.values()), *narrowing)
+    ).one()
+    return {tab: getattr(row, tab) for tab in tabs}
+
+
+def _today(view: DashboardView) -> date:
+    return view.now.astimezone(view.timezone).date()
+
+
+def _recall(
+    cache: dict[Any, tuple[float, _Value]], key: Any, fresh_for: timedelta
+) -> _Value | None:
+    """What ``cache`` holds for ``key`` if it is younger than ``fresh_for``."""
+    with _lock:
+        entry = cache.get(key)
+    if entry is None or monotonic() - entry[0] >= fresh_for.total_seconds():
+        return None
+    return entry[1]
+
+
+def _remember(cache: dict[Any, tuple[float, _Value]], key: Any, value: _Value) -> None:
+    """Keep ``value`` for ``key``, forgetting the oldest entries past ``MAX_CACHED_COUNTS``."""
+    with _lock:
+        cache.pop(key, None)
+        cache[key] = (monotonic(), value)
+        while len(cache) > MAX_CACHED_COUNTS:
+            cache.pop(next(iter(cache)))
