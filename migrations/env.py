@@ -100,8 +100,9 @@ def run_migrations_online():
         dialect = connection.dialect.name
 
         def include_object(obj, name, type_, reflected, compare_to):
-            """Leave out what the models declare for another database only."""
-            return reflected or declared_for(obj, dialect)
+            """Leave out what the models declare for another database only, and SQLite's
+            search index (a virtual table the models do not declare)."""
+            return declared_for(obj, dialect)
 
         conf_args.setdefault("include_object", include_object)
         sqlite = connection.dialect.name == "sqlite"

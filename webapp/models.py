@@ -189,9 +189,12 @@ def _refresh_search_text(_mapper: Any, _connection: Any, patient: PatientProfile
 
 
 def declared_for(item: Any, dialect: str) -> bool:
-    """Whether the schema on ``dialect`` should hold ``item`` (a table, an index...): all of
-    them but an index kept for one database only, which names it in ``info["dialect"]``.
-    Alembic's comparisons use it, so that SQLite is not told it lacks PostgreSQL's index."""
+    """Whether the models declare ``item`` (a table, an index...) for ``dialect``: all of
+    them but an index kept for one database only, which names it in ``info["dialect"]``,
+    and not SQLite's search index (``SQLITE_SEARCH``), which is SQLite's own virtual table.
+    Alembic's comparisons use it, so that neither database is told the other's is missing."""
+    if getattr(item, "name", "").startswith(SQLITE_SEARCH):
+        return False
     only = getattr(item, "info", {}).get("dialect")
     return only is None or only == dialect
 
@@ -201,6 +204,44 @@ event.listen(
     PatientProfile.__table__,
     "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+
+# SQLite has no trigram index; its FTS5 full-text engine has a trigram tokenizer, whose
+# index answers ``LIKE '%...%'`` (three characters or more, no ESCAPE) on a virtual table.
+# That table reads ``search_text`` from ``patient_profiles`` (external content) and the
+# triggers keep its index in step with every insert, update and delete, ORM or Core.
+# A batch migration that rebuilds ``patient_profiles`` on SQLite drops the triggers: it
+# must create them again (``SQLITE_SEARCH_DDL``).
+SQLITE_SEARCH = "patient_profiles_search"
+SQLITE_SEARCH_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS patient_profiles_search USING fts5(search_text,"
+    " content='patient_profiles', content_rowid='id', tokenize='trigram', detail='none')",
+    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_insert"
+    " AFTER INSERT ON patient_profiles BEGIN"
+    " INSERT INTO patient_profiles_search(rowid, search_text) VALUES (new.id, new.search_text);"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_delete"
+    " AFTER DELETE ON patient_profiles BEGIN"
+    " INSERT INTO patient_profiles_search(patient_profiles_search, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text);"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_update"
+    " AFTER UPDATE OF search_text ON patient_profiles BEGIN"
+    " INSERT INTO patient_profiles_search(patient_profiles_search, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text);"
+    " INSERT INTO patient_profiles_search(rowid, search_text) VALUES (new.id, new.search_text);"
+    " END",
+    # Index the rows already there (none in a new database).
+    "INSERT INTO patient_profiles_search(patient_profiles_search) VALUES ('rebuild')",
+)
+for _statement in SQLITE_SEARCH_DDL:
+    event.listen(
+        PatientProfile.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
+    )
+event.listen(
+    PatientProfile.__table__,
+    "before_drop",
+    DDL(f"DROP TABLE IF EXISTS {SQLITE_SEARCH}").execute_if(dialect="sqlite"),
 )
 
 
@@ -227,12 +268,15 @@ class Consultation(db.Model):
             postgresql_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
             sqlite_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
         ),
+        # A patient's consultations, latest last: a search orders the patients it finds by
+        # their latest booking from this index alone.
+        Index("ix_consultations_patient_profile_id_start_time", "patient_profile_id", "start_time"),
         # One consultation per booking, or per seat holder of a seated booking.
         UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"))
     cal_booking_uid: Mapped[str] = mapped_column(String(100))
     # "" for an ordinary booking; the seat holder's attendee email in a seated event.
     seat_key: Mapped[str] = mapped_column(String(320), default="", server_default="")

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import csrf_token_from, deliver, fixture_json
+from webapp.extensions import db
+from webapp.models import PatientProfile
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 LONDON = ZoneInfo("Europe/London")
@@ -1328,3 +1330,51 @@ def test_nonsense_filters_are_ignored_not_an_error(consultant_client, query):
         shown = response.get_data(as_text=True)
         if "country" not in query and "consultant" not in query:
             assert row_ids(shown) == [answer["consultation_id"]]
+
+
+def test_a_search_with_thirty_patients_pages_them_latest_booking_first_and_counts_them(
+    consultant_client,
+):
+    start = datetime.now(UTC) + timedelta(days=1)
+    patients = [
+        deliver(
+            consultant_client,
+            booking(
+                f"uid-search-{index:02d}",
+                start + timedelta(hours=index),
+                email=f"pagesearch{index:02d}@example.com",
+                name=f"Pagesearch {index:02d}",
+                phone=f"+4477009005{index:02d}",
+            ),
+        )["patient_id"]
+        for index in range(30)
+    ]
+    latest_first = patients[::-1]
+
+    first = page_text(consultant_client, "/?q=pagesearch")
+    second = page_text(consultant_client, "/?q=pagesearch&page=2")
+    beyond = page_text(consultant_client, "/?q=pagesearch&page=3")
+
+    assert patient_groups(first) == latest_first[:25]
+    assert "30 patients match “pagesearch”" in first
+    assert "Page 1 of 2 · 30 patients" in first
+    assert patient_groups(second) == latest_first[25:]
+    assert "Page 2 of 2 · 30 patients" in second
+    assert patient_groups(beyond) == []
+    assert "30 patients match “pagesearch”" in beyond  # still says how many there are
+
+
+def test_the_search_follows_a_patients_changed_details(app, consultant_client):
+    found = deliver(
+        consultant_client,
+        booking("uid-1", datetime.now(UTC) + timedelta(days=1), email="ob@example.com"),
+    )
+    with app.app_context():
+        patient = db.session.get(PatientProfile, found["patient_id"])
+        patient.name = "Zeynep Kalkan"
+        patient.city = "Ankara"
+        db.session.commit()
+
+    assert patient_groups(page_text(consultant_client, "/?q=kalkan")) == [found["patient_id"]]
+    assert patient_groups(page_text(consultant_client, "/?q=ankara")) == [found["patient_id"]]
+    assert patient_groups(page_text(consultant_client, "/?q=bennett")) == []

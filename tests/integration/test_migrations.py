@@ -220,3 +220,47 @@ def test_the_folded_search_migration_refolds_every_patient_and_indexes_on_postgr
     trigram = "ix_patient_profiles_search_text_trgm"
     assert (trigram in indexes) == (dialect == "postgresql")
     assert trigram not in after_downgrade
+
+
+def test_the_search_index_migration_indexes_existing_patients_on_sqlite(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a018")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES "
+                    "(1, 'hans@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, name, search_text, created_at,"
+                    " updated_at) VALUES (1, 1, 'Hans Müller', 'hans muller', CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(revision="c5e55105a019")
+        dialect = db.engine.dialect.name
+        with db.engine.connect() as connection:
+            found = (
+                connection.execute(
+                    text(
+                        "SELECT rowid FROM patient_profiles_search WHERE search_text LIKE '%mull%'"
+                    )
+                ).all()
+                if dialect == "sqlite"
+                else None
+            )
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("consultations")}
+        downgrade(revision="c5e55105a018")
+        tables_after_downgrade = set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+
+    assert "ix_consultations_patient_profile_id_start_time" in indexes
+    assert "ix_consultations_patient_profile_id" not in indexes
+    if dialect == "sqlite":
+        assert found == [(1,)]
+    assert "patient_profiles_search" not in tables_after_downgrade

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -117,6 +118,14 @@ def phone_links(phone: str | None) -> PhoneLinks | None:
     phone that does not parse is shown as stored, with a ``tel:`` link only."""
     if not phone:
         return None
+    return _phone_links(phone)
+
+
+# Every dashboard row shows its patient's phone, and parsing one is most of a row's cost;
+# the answer depends on the phone alone, so each worker keeps its latest few (only here, in
+# its memory, as it keeps the rows it renders).
+@lru_cache(maxsize=1024)
+def _phone_links(phone: str) -> PhoneLinks:
     try:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:

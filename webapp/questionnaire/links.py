@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -76,7 +77,13 @@ class QuestionnaireAccess:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(secret_key: str | bytes) -> URLSafeTimedSerializer:
+    """One serializer per key (the dashboard signs a link for every row it shows)."""
+    return URLSafeTimedSerializer(secret_key, salt=LINK_SALT)
 
 
 def questionnaire_token(patient: PatientProfile) -> str:
