@@ -136,6 +136,11 @@ class PatientProfile(db.Model):
     # The latest answer to every questionnaire question; history is in the submissions.
     questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the patient's latest consultation starts (one of unknown time counts from when it
+    # was booked); NULL while they have none. The database keeps it, by triggers on
+    # ``consultations`` (``LATEST_BOOKING_DDL``), whatever writes them; the app never sets
+    # it. The dashboard's search lists the patients it finds in this order.
+    latest_booking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -268,8 +273,8 @@ class Consultation(db.Model):
             postgresql_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
             sqlite_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
         ),
-        # A patient's consultations, latest last: a search orders the patients it finds by
-        # their latest booking from this index alone.
+        # A patient's consultations in start-time order: their page, the trigger that keeps
+        # their latest booking, a search filtered by days.
         Index("ix_consultations_patient_profile_id_start_time", "patient_profile_id", "start_time"),
         # One consultation per booking, or per seat holder of a seated booking.
         UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
@@ -314,6 +319,49 @@ class Consultation(db.Model):
     rescheduled_to: Mapped[Consultation | None] = relationship(
         remote_side=[id], foreign_keys=[rescheduled_to_id]
     )
+
+
+# ``patient_profiles.latest_booking_at``, kept by the database: each insert, delete, move to
+# another patient or new start time of a consultation recomputes it for the patients
+# concerned (from the patient/start-time index's rows). A batch migration that rebuilds
+# ``consultations`` on SQLite drops the triggers: it must create them again.
+_LATEST_BOOKING_OF = (
+    "UPDATE patient_profiles SET latest_booking_at = ("
+    "SELECT max(coalesce(start_time, created_at)) FROM consultations"
+    " WHERE patient_profile_id = {row}.patient_profile_id"
+    ") WHERE id = {row}.patient_profile_id;"
+)
+LATEST_BOOKING_DDL = {
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION patient_latest_booking() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP <> 'DELETE' THEN " + _LATEST_BOOKING_OF.format(row="NEW") + " END IF;"
+        " IF TG_OP = 'DELETE' OR OLD.patient_profile_id <> NEW.patient_profile_id THEN "
+        + _LATEST_BOOKING_OF.format(row="OLD")
+        + " END IF;"
+        " RETURN NULL; END $$",
+        "CREATE TRIGGER consultations_latest_booking"
+        " AFTER INSERT OR DELETE OR UPDATE OF patient_profile_id, start_time ON consultations"
+        " FOR EACH ROW EXECUTE FUNCTION patient_latest_booking()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_insert"
+        " AFTER INSERT ON consultations BEGIN " + _LATEST_BOOKING_OF.format(row="new") + " END",
+        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_update"
+        " AFTER UPDATE OF patient_profile_id, start_time ON consultations BEGIN "
+        + _LATEST_BOOKING_OF.format(row="new")
+        + " "
+        + _LATEST_BOOKING_OF.format(row="old")
+        + " END",
+        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_delete"
+        " AFTER DELETE ON consultations BEGIN " + _LATEST_BOOKING_OF.format(row="old") + " END",
+    ),
+}
+for _dialect, _statements in LATEST_BOOKING_DDL.items():
+    for _statement in _statements:
+        event.listen(
+            Consultation.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
 
 
 class WebhookEvent(db.Model):

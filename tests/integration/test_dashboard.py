@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import csrf_token_from, deliver, fixture_json
 from webapp.extensions import db
-from webapp.models import PatientProfile
+from webapp.models import Consultation, PatientProfile
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 LONDON = ZoneInfo("Europe/London")
@@ -1378,3 +1378,40 @@ def test_the_search_follows_a_patients_changed_details(app, consultant_client):
     assert patient_groups(page_text(consultant_client, "/?q=kalkan")) == [found["patient_id"]]
     assert patient_groups(page_text(consultant_client, "/?q=ankara")) == [found["patient_id"]]
     assert patient_groups(page_text(consultant_client, "/?q=bennett")) == []
+
+
+def test_a_search_lists_the_patient_with_the_latest_booking_first_as_bookings_move(
+    app, consultant_client
+):
+    now = datetime.now(UTC).replace(microsecond=0)
+    ada = deliver(
+        consultant_client,
+        booking("uid-ada", now + timedelta(days=5), name="Ada Ordertest", email="ada@x.example"),
+    )
+    bea_booking = booking(
+        "uid-bea", now + timedelta(days=3), name="Bea Ordertest", email="bea@x.example"
+    )
+    bea = deliver(consultant_client, bea_booking)
+
+    def order() -> list[int]:
+        return patient_groups(page_text(consultant_client, "/?q=ordertest"))
+
+    assert order() == [ada["patient_id"], bea["patient_id"]]
+
+    moved = dict(bea_booking, triggerEvent="BOOKING_RESCHEDULED")
+    moved["payload"] = dict(
+        bea_booking["payload"],
+        uid="uid-bea-moved",
+        bookingId=bea_booking["payload"]["bookingId"] + 1,
+        rescheduleUid="uid-bea",
+        startTime=(now + timedelta(days=10)).isoformat(),
+        endTime=(now + timedelta(days=10, minutes=30)).isoformat(),
+    )
+    deliver(consultant_client, moved)
+    assert order() == [bea["patient_id"], ada["patient_id"]]
+
+    with app.app_context():  # a start time changed in place counts too
+        consultation = db.session.get(Consultation, ada["consultation_id"])
+        consultation.start_time = now + timedelta(days=20)
+        db.session.commit()
+    assert order() == [ada["patient_id"], bea["patient_id"]]

@@ -377,3 +377,34 @@ def test_dismissing_needs_csrf(app, consultant_client, pair):
             == (pair["oliver"])
         )
         assert db.session.scalars(select(DuplicateDismissal)).all() == []
+
+
+def test_a_merge_and_its_undo_keep_each_patients_latest_booking(app, consultant_client, pair):
+    def latest() -> dict[str, Any]:
+        with app.app_context():
+            rows = db.session.execute(
+                select(PatientProfile.id, PatientProfile.latest_booking_at)
+            ).all()
+            starts = dict(
+                db.session.execute(
+                    select(Consultation.patient_profile_id, Consultation.start_time)
+                ).all()
+            )
+        return {"rows": dict(rows), "starts": starts}
+
+    before = latest()
+    assert before["rows"] == before["starts"]  # one consultation each
+
+    assert merge(consultant_client, pair["oliver"], pair["emma"]).status_code == 302
+    merged = latest()
+    assert merged["rows"] == {
+        pair["oliver"]: max(before["starts"].values()),
+        pair["emma"]: None,  # no consultation left: found by no search
+    }
+
+    with app.app_context():
+        merge_id = db.session.scalars(select(PatientMerge.id)).one()
+    consultant_client.post(
+        f"/merges/{merge_id}/undo", data={"csrf_token": token_of(consultant_client)}
+    )
+    assert latest()["rows"] == before["rows"]

@@ -22,7 +22,6 @@ from sqlalchemy import (
     bindparam,
     case,
     column,
-    distinct,
     func,
     or_,
     select,
@@ -297,20 +296,29 @@ def _containing(fragment: str) -> ColumnElement[bool]:
 def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool]:
     """The consultations ``filters`` keep: a condition on consultations alone (the patient's
     side as a subquery), so counts need no join."""
-    conditions: list[ColumnElement[bool]] = []
-    patient_conditions: list[ColumnElement[bool]] = []
-    if filters.questionnaire == "done":
-        patient_conditions.append(PatientProfile.questionnaire_completed_at.is_not(None))
-    elif filters.questionnaire == "missing":
-        patient_conditions.append(PatientProfile.questionnaire_completed_at.is_(None))
-    if filters.country:
-        patient_conditions.append(PatientProfile.country == filters.country)
-    if patient_conditions:
+    conditions = booking_conditions(filters, timezone)
+    if patient_side := patient_conditions(filters):
         conditions.append(
-            Consultation.patient_profile_id.in_(
-                select(PatientProfile.id).where(*patient_conditions)
-            )
+            Consultation.patient_profile_id.in_(select(PatientProfile.id).where(*patient_side))
         )
+    return and_(true(), *conditions)
+
+
+def patient_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """What ``filters`` ask of the patient: the questionnaire's state and the country."""
+    conditions = []
+    if filters.questionnaire == "done":
+        conditions.append(PatientProfile.questionnaire_completed_at.is_not(None))
+    elif filters.questionnaire == "missing":
+        conditions.append(PatientProfile.questionnaire_completed_at.is_(None))
+    if filters.country:
+        conditions.append(PatientProfile.country == filters.country)
+    return conditions
+
+
+def booking_conditions(filters: Filters, timezone: ZoneInfo) -> list[ColumnElement[bool]]:
+    """What ``filters`` ask of a consultation: its consultant and its days."""
+    conditions = []
     if filters.consultant:
         conditions.append(Consultation.organizer_email == filters.consultant)
     if filters.start:
@@ -318,7 +326,7 @@ def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool
     if filters.end:
         end = _local_midnight(filters.end + timedelta(days=1), timezone)
         conditions.append(Consultation.start_time < end)
-    return and_(true(), *conditions)
+    return conditions
 
 
 def _local_midnight(day: date, timezone: ZoneInfo) -> datetime:
@@ -361,36 +369,49 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
 
 def patients_page(view: DashboardView) -> PatientPage:
     """The page of patients a search finds, each once with the consultations the filters
-    keep (whatever their tab), the patients with the latest booking first."""
-    condition = view_condition(view)
-    latest = func.max(Consultation.start_time)
-    # The page and, beside each row, how many patients there are in all: one pass over the
-    # patients found (each one's latest booking read off the patient/start-time index).
-    rows = db.session.execute(
-        select(Consultation.patient_profile_id, func.count().over())
-        .where(condition)
-        .group_by(Consultation.patient_profile_id)
-        .order_by(latest.desc().nulls_last(), Consultation.patient_profile_id.desc())
-        .limit(PER_PAGE)
-        .offset((view.page - 1) * PER_PAGE)
-    ).all()
+    keep (whatever their tab), the patients with the latest booking first (a booking of
+    unknown time counts from when it was booked).
+
+    Without a consultant or days to filter by, a patient's latest booking is the one their
+    row holds (``latest_booking_at``), so only the patients found are read; with them, it
+    is their latest that the filters keep, so their consultations are grouped. Either way
+    the page and, on each row, how many patients there are in all come from one query.
+    """
+    bookings = booking_conditions(view.filters, view.timezone)
+    if bookings:
+        latest = func.max(func.coalesce(Consultation.start_time, Consultation.created_at))
+        found = (
+            select(Consultation.patient_profile_id, func.count().over())
+            .where(view_condition(view))
+            .group_by(Consultation.patient_profile_id)
+            .order_by(latest.desc(), Consultation.patient_profile_id.desc())
+        )
+    else:
+        found = (
+            select(PatientProfile.id, func.count().over())
+            .where(
+                search_condition(view.query),
+                *patient_conditions(view.filters),
+                PatientProfile.latest_booking_at.is_not(None),  # has a consultation
+            )
+            .order_by(PatientProfile.latest_booking_at.desc(), PatientProfile.id.desc())
+        )
+    rows = db.session.execute(found.limit(PER_PAGE).offset((view.page - 1) * PER_PAGE)).all()
     ids = [patient_id for patient_id, _ in rows]
     if rows:
         total = rows[0][1]
     elif view.page > 1:  # past the last page: count them to say how many pages there are
-        total = db.session.scalar(
-            select(func.count(distinct(Consultation.patient_profile_id))).where(condition)
-        )
+        total = db.session.scalar(select(func.count()).select_from(found.subquery()))
     else:
         total = 0
     by_patient: dict[int, list[Consultation]] = {patient_id: [] for patient_id in ids}
     for consultation in db.session.scalars(
         _with_patient(select(Consultation))
-        .where(condition, Consultation.patient_profile_id.in_(ids))
+        .where(Consultation.patient_profile_id.in_(ids), *bookings)
         .order_by(Consultation.start_time.desc().nulls_last(), Consultation.id.desc())
     ):
         by_patient[consultation.patient_profile_id].append(consultation)
-    patients = [(found[0].patient, found) for found in by_patient.values() if found]
+    patients = [(shown[0].patient, shown) for shown in by_patient.values() if shown]
     return PatientPage(patients, total or 0, view.page)
 
 
