@@ -57,6 +57,20 @@ def local_time(value: datetime | None, zone_name: str | None, fmt: str = "%a %d 
         return value.astimezone(UTC).strftime(fmt) + " UTC"
 
 
+def their_time(value: datetime | None, zone_name: str | None, ours: str | None) -> str:
+    """``value`` in the patient's zone ``zone_name`` beside a time shown in ``ours``: the
+    hour alone when it is the same day in both, the day too when not; empty when the zones
+    are the same or either is unknown."""
+    theirs, clinic = zone(zone_name), zone(ours)
+    if value is None or theirs is None or clinic is None or zone_name == ours:
+        return ""
+    try:
+        there, here = value.astimezone(theirs), value.astimezone(clinic)
+    except OverflowError:
+        return local_time(value, zone_name)  # as stored, in UTC
+    return there.strftime("%H:%M" if there.date() == here.date() else "%a %d %b %H:%M")
+
+
 def zone_place(zone_name: str | None) -> str:
     """A zone as people say it: the city of its key ("Europe/London" is "London",
     "America/Argentina/Buenos_Aires" is "Buenos Aires"); "UTC" stays "UTC"."""
@@ -114,5 +128,6 @@ def register(app: Flask) -> None:
         answer_label=answer_label,
         answer_text=answer_text,
         zone_place=zone_place,
+        their_time=their_time,
         starts_in=starts_in,
     )
