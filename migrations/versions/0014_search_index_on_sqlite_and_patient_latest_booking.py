@@ -1,8 +1,8 @@
 """search index on SQLite, and patients' consultations in start-time order
 
-A search finds patients, then orders them by their latest booking and counts them in one
-query: an index of each patient's consultations by start time answers that from the index
-alone, and takes the place of the index on patient_profile_id (its first column).
+An index of each patient's consultations by start time (a search ordering the patients it
+finds by their latest booking reads it) takes the place of the index on patient_profile_id,
+its first column.
 On SQLite, where there is no pg_trgm, an FTS5 trigram table (external content: it reads
 patient_profiles.search_text) with three triggers keeps a substring index of the search
 text; it is filled from the rows already there. PostgreSQL keeps its trigram index.
