@@ -13,7 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -159,9 +159,6 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     The row is inserted with every column given, so the event is made in the session from
     those values and its returned id, with no ORM-enabled insert and nothing left to load.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = WebhookEvent.__table__
     values: dict[str, object] = {
         "received_at": utcnow(),
         "trigger_event": None,
@@ -176,19 +173,31 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     }
     if delivery is not None:
         values |= _envelope_columns(delivery)
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
-        .returning(table.c.id)
-    )
-    event_id = db.session.scalar(statement)
+    event_id = db.session.scalar(_new_event_statement(db.session.get_bind().dialect.name), values)
     if event_id is None:
         return None
     event = WebhookEvent(id=event_id, **values)
     make_transient_to_detached(event)  # the row exists: the session takes it as loaded
     db.session.add(event)
     return event
+
+
+def _new_event_statement(dialect: str) -> Insert:
+    """``INSERT INTO webhook_events ... ON CONFLICT (body_sha256) DO NOTHING RETURNING id``
+    in ``dialect``'s words, built once per dialect so that its cache key is too."""
+    statement = _NEW_EVENT.get(dialect)
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        table = WebhookEvent.__table__
+        statement = _NEW_EVENT[dialect] = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
+            .returning(table.c.id)
+        )
+    return statement
+
+
+_NEW_EVENT: dict[str, Insert] = {}
 
 
 def _envelope_columns(delivery: Delivery) -> dict[str, object]:
