@@ -30,6 +30,7 @@ def test_an_inserted_patient_is_loaded_with_its_search_text_and_defaults(app):
         )
         assert patient.created_at is not None and patient.updated_at is not None
         assert patient.user.email == "ozge@example.com"
+        assert patient.user_id == patient.user.id is not None
         db.session.commit()
 
         stored = db.session.scalar(

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from webapp.extensions import db
 from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
-from webapp.rows import insert_row
+from webapp.rows import insert_with_parent
 
 
 @dataclass(frozen=True)
@@ -173,15 +173,14 @@ def create_patient(
     details: ContactDetails, possible_duplicate_of: PatientProfile | None = None
 ) -> PatientProfile:
     """Insert a User and its PatientProfile from ``details`` and return the profile, with
-    its user (one INSERT each, ``insert_row``).
+    its user (``insert_with_parent``: one statement on PostgreSQL).
 
     Raises ``IntegrityError`` when a concurrent transaction inserted a user with the same
     email first: the caller rolls back its savepoint and matches again."""
     phone = details.phone.stored if details.phone else None
-    user = insert_row(User(email=details.email, phone_number=phone, name=details.name))
-    patient = insert_row(
+    user, patient = insert_with_parent(
+        User(email=details.email, phone_number=phone, name=details.name),
         PatientProfile(
-            user_id=user.id,
             name=details.name,
             email=details.email,
             phone=phone,
@@ -190,7 +189,8 @@ def create_patient(
             city=details.city,
             timezone=details.timezone,
             possible_duplicate_of_id=possible_duplicate_of.id if possible_duplicate_of else None,
-        )
+        ),
+        "user_id",
     )
     set_committed_value(patient, "user", user)
     set_committed_value(user, "profile", patient)
