@@ -13,14 +13,16 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.cal.events import (
     REPEATABLE_TRIGGERS,
+    AppliedBooking,
     UnknownBookingError,
     apply_booking,
     event_time,
@@ -142,9 +144,7 @@ def process_event(event: WebhookEvent, delivery: Delivery | None = None) -> Outc
     # A consultation created just now has no earlier event applied to it.
     if not applied.consultation_created and _already_applied(event, applied.consultation.id):
         status, message = EventStatus.DUPLICATE, f"{delivery.trigger} was already applied"
-    event.consultation_id = applied.consultation.id
-    event.patient_profile_id = applied.patient.id
-    return _finish(event, status, message, patient_created=applied.patient_created)
+    return _finish(event, status, message, applied)
 
 
 def replay_events(events: list[WebhookEvent]) -> list[Outcome]:
@@ -159,9 +159,6 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     The row is inserted with every column given, so the event is made in the session from
     those values and its returned id, with no ORM-enabled insert and nothing left to load.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = WebhookEvent.__table__
     values: dict[str, object] = {
         "received_at": utcnow(),
         "trigger_event": None,
@@ -176,19 +173,31 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     }
     if delivery is not None:
         values |= _envelope_columns(delivery)
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
-        .returning(table.c.id)
-    )
-    event_id = db.session.scalar(statement)
+    event_id = db.session.scalar(_new_event_statement(db.session.get_bind().dialect.name), values)
     if event_id is None:
         return None
     event = WebhookEvent(id=event_id, **values)
     make_transient_to_detached(event)  # the row exists: the session takes it as loaded
     db.session.add(event)
     return event
+
+
+def _new_event_statement(dialect: str) -> Insert:
+    """``INSERT INTO webhook_events ... ON CONFLICT (body_sha256) DO NOTHING RETURNING id``
+    in ``dialect``'s words, built once per dialect so that its cache key is too."""
+    statement = _NEW_EVENT.get(dialect)
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        table = WebhookEvent.__table__
+        statement = _NEW_EVENT[dialect] = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
+            .returning(table.c.id)
+        )
+    return statement
+
+
+_NEW_EVENT: dict[str, Insert] = {}
 
 
 def _envelope_columns(delivery: Delivery) -> dict[str, object]:
@@ -246,12 +255,19 @@ def _fail(event: WebhookEvent, error: str) -> Outcome:
 
 
 def _finish(
-    event: WebhookEvent, status: EventStatus, message: str, patient_created: bool | None = None
+    event: WebhookEvent, status: EventStatus, message: str, applied: AppliedBooking | None = None
 ) -> Outcome:
-    """Record the event's status and log its outcome by ids only."""
-    event.status = status
-    event.error = message if status in (EventStatus.FAILED, EventStatus.REJECTED) else None
-    db.session.flush()
+    """Record the event's status, and the consultation and patient ``applied`` names, with
+    one UPDATE of those columns; log the outcome by ids only."""
+    outcome = {
+        "status": status,
+        "error": message if status in (EventStatus.FAILED, EventStatus.REJECTED) else None,
+        "consultation_id": applied.consultation.id if applied else event.consultation_id,
+        "patient_profile_id": applied.patient.id if applied else event.patient_profile_id,
+    }
+    db.session.connection().execute(RECORD_OUTCOME, {"event_id": event.id, **outcome})
+    for attribute, value in outcome.items():
+        set_committed_value(event, attribute, value)
     logger.info(
         "cal event %s trigger=%s booking=%s status=%s consultation=%s",
         event.id,
@@ -266,5 +282,11 @@ def _finish(
         message,
         consultation_id=event.consultation_id,
         patient_id=event.patient_profile_id,
-        patient_created=patient_created,
+        patient_created=applied.patient_created if applied else None,
     )
+
+
+# Built once, so that its cache key is too; the columns it sets are bound by their names.
+RECORD_OUTCOME = update(WebhookEvent.__table__).where(
+    WebhookEvent.__table__.c.id == bindparam("event_id")
+)

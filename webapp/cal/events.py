@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.cal.payload import Booking
 from webapp.extensions import db
@@ -25,6 +26,7 @@ from webapp.models import (
 from webapp.patients.contact import ContactDetails
 from webapp.patients.matching import fill_missing_details, find_or_create_patient
 from webapp.questionnaire.submissions import attach_pending_answers
+from webapp.rows import insert_row
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -159,11 +161,13 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     consultation_created = consultation is None
     if consultation is None:
         consultation = Consultation(
-            cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient=patient
+            cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient_profile_id=patient.id
         )
-        db.session.add(consultation)
     _fill_booking_details(consultation, booking, details)
     change_status(consultation, status, at, booking.cancellation_reason)
+    if consultation_created:  # filled first, so that one INSERT holds everything
+        insert_row(consultation)
+        set_committed_value(consultation, "patient", patient)
 
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         db.session.flush()  # the new booking's row first: the one it replaces points at it
@@ -284,19 +288,21 @@ def _locked_consultations(uid: str) -> list[Consultation]:
     """Every consultation of a booking uid (one per seat holder in a seated event), oldest
     first, with its patient and the patient's user, locked for this transaction where
     supported (the consultations' rows only)."""
-    return list(
-        db.session.scalars(
-            select(Consultation)
-            .where(Consultation.cal_booking_uid == uid)
-            .options(
-                joinedload(Consultation.patient, innerjoin=True).joinedload(
-                    PatientProfile.user, innerjoin=True
-                )
-            )
-            .order_by(Consultation.id)
-            .with_for_update(of=Consultation)
-        ).unique()
+    return list(db.session.scalars(LOCKED_SEATS, {"uid": uid}).unique())
+
+
+# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
+LOCKED_SEATS = (
+    select(Consultation)
+    .where(Consultation.cal_booking_uid == bindparam("uid"))
+    .options(
+        joinedload(Consultation.patient, innerjoin=True).joinedload(
+            PatientProfile.user, innerjoin=True
+        )
     )
+    .order_by(Consultation.id)
+    .with_for_update(of=Consultation)
+)
 
 
 def _replaced_consultation(uid: str, seat_key: str) -> Consultation | None:

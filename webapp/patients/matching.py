@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
 from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
+from webapp.rows import insert_with_parent
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,10 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     as a possible duplicate of that patient, unless a consultant said they are different
     people (``pair_dismissed``) or the two are flagged already.
 
-    A matched profile's changes are flushed; a new patient is only added to the session,
-    for the caller's next flush to insert with the rest of its work (``create_patient``).
-    A concurrent insert of the same email raises ``IntegrityError`` at that flush; the
-    caller rolls back its savepoint and calls again, which then finds the other's patient.
+    A matched profile's changes are flushed; a new patient is inserted at once
+    (``create_patient``). A concurrent insert of the same email raises ``IntegrityError``;
+    the caller rolls back its savepoint and calls again, which then finds the other's
+    patient.
     """
     candidates = _candidates(details)
     current = [c for c in candidates if c.merged_into_id is None]
@@ -143,46 +145,56 @@ def _candidates(details: ContactDetails) -> list[PatientProfile]:
     """The patients whose user or profile has the details' email or whose profile has
     their phone, merged-away records included, oldest first, users loaded: one query (each
     side on its own index)."""
-    conditions = []
-    if details.email:
-        conditions.append(
-            PatientProfile.user_id.in_(select(User.id).where(User.email == details.email))
-        )
-        conditions.append(PatientProfile.email == details.email)
-    if details.phone and details.phone.e164:
-        conditions.append(PatientProfile.phone == details.phone.e164)
-    if not conditions:
+    email = details.email
+    phone = details.phone.e164 if details.phone else None
+    if not email and not phone:
         return []
-    return list(
-        db.session.scalars(
-            select(PatientProfile)
-            .join(PatientProfile.user)
-            .options(contains_eager(PatientProfile.user))
-            .where(or_(*conditions))
-            .order_by(PatientProfile.id)
+    # A missing email or phone is bound as NULL, which equals nothing.
+    return list(db.session.scalars(CANDIDATES, {"email": email, "phone": phone}))
+
+
+# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
+CANDIDATES = (
+    select(PatientProfile)
+    .join(PatientProfile.user)
+    .options(contains_eager(PatientProfile.user))
+    .where(
+        or_(
+            PatientProfile.user_id.in_(select(User.id).where(User.email == bindparam("email"))),
+            PatientProfile.email == bindparam("email"),
+            PatientProfile.phone == bindparam("phone"),
         )
     )
+    .order_by(PatientProfile.id)
+)
 
 
 def create_patient(
     details: ContactDetails, possible_duplicate_of: PatientProfile | None = None
 ) -> PatientProfile:
-    """Create a User and its PatientProfile from ``details``, added to the session and
-    inserted at its next flush (a delivery's one flush inserts them with the consultation)."""
+    """Insert a User and its PatientProfile from ``details`` and return the profile, with
+    its user (``insert_with_parent``: one statement on PostgreSQL).
+
+    Raises ``IntegrityError`` when a concurrent transaction inserted a user with the same
+    email first: the caller rolls back its savepoint and matches again."""
     phone = details.phone.stored if details.phone else None
-    user = User(email=details.email, phone_number=phone, name=details.name)
-    patient = PatientProfile(
-        user=user,
-        name=details.name,
-        email=details.email,
-        phone=phone,
-        location=details.location,
-        country=details.country,
-        city=details.city,
-        timezone=details.timezone,
-        possible_duplicate_of=possible_duplicate_of,
+    user, patient = insert_with_parent(
+        User(email=details.email, phone_number=phone, name=details.name),
+        PatientProfile(
+            name=details.name,
+            email=details.email,
+            phone=phone,
+            location=details.location,
+            country=details.country,
+            city=details.city,
+            timezone=details.timezone,
+            possible_duplicate_of_id=possible_duplicate_of.id if possible_duplicate_of else None,
+        ),
+        "user_id",
     )
-    db.session.add(patient)
+    set_committed_value(patient, "user", user)
+    set_committed_value(user, "profile", patient)
+    set_committed_value(patient, "possible_duplicate_of", possible_duplicate_of)
     return patient
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, QuestionnaireSubmission, utcnow
@@ -70,16 +70,8 @@ def attach_pending_answers(*consultations: Consultation) -> None:
     """
     if not consultations:
         return
-    pending = db.session.scalars(
-        select(QuestionnaireSubmission)
-        .where(
-            QuestionnaireSubmission.cal_booking_uid.in_(
-                {consultation.cal_booking_uid for consultation in consultations}
-            ),
-            QuestionnaireSubmission.patient_profile_id.is_(None),
-        )
-        .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
-    ).all()
+    uids = sorted({consultation.cal_booking_uid for consultation in consultations})
+    pending = db.session.scalars(PENDING_ANSWERS, {"uids": uids}).all()
     for submission in pending:
         consultation = next(
             (
@@ -100,6 +92,17 @@ def attach_pending_answers(*consultations: Consultation) -> None:
         if latest is None or submission.submitted_at >= latest:
             apply_submission(patient, submission)
     db.session.flush()
+
+
+# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
+PENDING_ANSWERS = (
+    select(QuestionnaireSubmission)
+    .where(
+        QuestionnaireSubmission.cal_booking_uid.in_(bindparam("uids", expanding=True)),
+        QuestionnaireSubmission.patient_profile_id.is_(None),
+    )
+    .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
+)
 
 
 def purge_pending(now: datetime) -> list[int]:

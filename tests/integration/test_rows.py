@@ -1,0 +1,87 @@
+"""Rows inserted with one Core INSERT (``insert_row``) behave as the unit of work's would."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select
+
+from tests.conftest import count
+from webapp.extensions import db
+from webapp.models import PatientProfile, User, search_text_for
+from webapp.patients.contact import ContactDetails, normalise_phone
+from webapp.patients.matching import create_patient
+from webapp.rows import INSERTED_KEY, insert_row
+
+
+def details(email: str, name: str = "Özge Yıldız") -> ContactDetails:
+    return ContactDetails(
+        email=email, name=name, phone=normalise_phone("+90 532 123 4567"), city="İstanbul"
+    )
+
+
+def test_an_inserted_patient_is_loaded_with_its_search_text_and_defaults(app):
+    with app.app_context():
+        patient = create_patient(details("ozge@example.com"))
+
+        state = inspect(patient)
+        assert state.persistent and not state.modified and not state.expired_attributes
+        assert patient.search_text == search_text_for(
+            "Özge Yıldız", "ozge@example.com", "+905321234567", "İstanbul", None
+        )
+        assert patient.created_at is not None and patient.updated_at is not None
+        assert patient.user.email == "ozge@example.com"
+        assert patient.user_id == patient.user.id is not None
+        db.session.commit()
+
+        stored = db.session.scalar(
+            select(PatientProfile.search_text).where(PatientProfile.id == patient.id)
+        )
+        assert stored == patient.search_text
+        assert db.session.get(User, patient.user_id).profile is patient
+
+
+def test_a_rolled_back_savepoint_takes_its_inserted_rows_out_of_the_session(app):
+    with app.app_context():
+        kept = create_patient(details("kept@example.com"))
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            undone = create_patient(details("undone@example.com"))
+            raise RuntimeError("a bug")
+
+        assert undone not in db.session
+        assert kept in db.session
+        # SQLite gives the next row the id the undone one had: no clash in the session.
+        again = create_patient(details("again@example.com"))
+        db.session.commit()
+
+        assert again.id is not None
+        assert (count(User), count(PatientProfile)) == (2, 2)
+        assert INSERTED_KEY not in db.session.info
+
+
+def test_a_rolled_back_transaction_takes_its_inserted_rows_out_of_the_session(app):
+    with app.app_context():
+        undone = create_patient(details("undone@example.com"))
+        db.session.rollback()
+
+        assert undone not in db.session
+        create_patient(details("again@example.com"))
+        db.session.commit()
+        assert count(PatientProfile) == 1
+
+
+def test_a_released_savepoint_leaves_its_rows_to_the_outer_transaction(app):
+    with app.app_context():
+        with db.session.begin_nested():
+            undone = create_patient(details("undone@example.com"))
+        db.session.rollback()
+
+        assert undone not in db.session
+        assert count(PatientProfile) == 0
+
+
+def test_only_new_objects_are_inserted(app):
+    with app.app_context():
+        patient = create_patient(details("ozge@example.com"))
+
+        with pytest.raises(ValueError, match="not a new object"):
+            insert_row(patient)
