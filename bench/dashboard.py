@@ -15,18 +15,18 @@ SQLite is left as a deployment leaves it.
 Each backend is seeded, once per size given to ``--patients`` (default 1,000 and 100,000,
 each in a database of its own), with that many patients (a user, a patient profile and one
 consultation each: mixed statuses, start times over the past year and the next three months,
-about 2% flagged as possible duplicates), then a consultant logs in through the real form and
-a Flask test client times, ``--repeat`` times after two warm-up runs: the first page, a name
-and a phone search, a deep page, the idle poll (204) and a poll right after one booking
-changed (200). The deep page is page 50 of Past and, as at 1,000 patients page 50 is past
-the end and renders no row, also the deepest full page up to 50 (page 23 at 1,000 patients),
-which compares the same work at each size. Times are the whole request through Flask
-(routing, session, queries, templates), in milliseconds. ``queries`` is the number of SQL
-statements one request sends (transaction control such as SQLite's ``BEGIN IMMEDIATE`` not
-counted); it stays the same whatever the number of rows, as nothing is loaded per row.
-``--explain`` also prints the plan of every statement each request sends (``EXPLAIN
-(ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite), the poll after a
-change aside.
+nine countries, six consultants, about 2% flagged as possible duplicates), then a consultant
+logs in through the real form and a Flask test client times, ``--repeat`` times after two
+warm-up runs: the first page, a name and a phone search, a deep page, the idle poll (204)
+and a poll right after one booking changed (200). The deep page is page 50 of Past and, as
+at 1,000 patients page 50 is past the end and renders no row, also the deepest full page up
+to 50 (page 23 at 1,000 patients), which compares the same work at each size. Times are the
+whole request through Flask (routing, session, queries, templates), in milliseconds.
+``queries`` is the number of SQL statements one request sends (transaction control such as
+SQLite's ``BEGIN IMMEDIATE`` not counted); it stays the same whatever the number of rows, as
+nothing is loaded per row. ``--explain`` also prints the plan of every statement each
+request sends (``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on
+SQLite), the poll after a change aside.
 """
 
 from __future__ import annotations
@@ -123,6 +123,14 @@ FUTURE_STATUSES = (
     (ConsultationStatus.CANCELLED, 12),
     (ConsultationStatus.RESCHEDULED, 8),
 )
+# The clinic's consultants, as Cal.com names the organizers of their bookings.
+CONSULTANTS = tuple(
+    (f"Dr. {first} {last}", f"{first}.{last}@clinic.example".lower())
+    for first, last in (
+        ("Selin", "Aydin"), ("Mert", "Kaya"), ("Elif", "Demir"),
+        ("Can", "Ozturk"), ("Deniz", "Arslan"), ("Emre", "Dogan"),
+    )
+)  # fmt: skip
 POLLER = re.compile(r'<div id="poller"[^>]*?\bhx-get="([^"]*)"')
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -337,6 +345,8 @@ def _patient_rows(
     # Unique numbers (7919 is prime to 10**9); one patient in ten gave none.
     phone = f"+905{(i * 7919) % 10**9:09d}" if rng.random() >= 0.1 else None
     location, timezone = rng.choice(PLACES)
+    city, _, country = (location or "").partition(", ")
+    organizer_name, organizer_email = rng.choice(CONSULTANTS)
     start = (now + timedelta(minutes=rng.randint(-365 * 24 * 60, 90 * 24 * 60))).replace(
         second=0, microsecond=0
     )
@@ -361,8 +371,10 @@ def _patient_rows(
         "email": email,
         "phone": phone,
         "location": location,
+        "city": city or None,
+        "country": country or None,
         "timezone": timezone,
-        "search_text": search_text_for(name, email, phone),
+        "search_text": search_text_for(name, email, phone, city, country),
         "possible_duplicate_of_id": rng.randint(1, i - 1)
         if i > 1 and rng.random() < 0.02
         else None,
@@ -380,6 +392,8 @@ def _patient_rows(
         "start_time": start,
         "end_time": start + timedelta(minutes=30),
         "title": f"Hair transplant consultation between Clinic and {name}",
+        "organizer_name": organizer_name,
+        "organizer_email": organizer_email,
         "attendee_phone": phone,
         "attendee_timezone": timezone,
         "booking_answers": {"name": {"value": name}, "email": {"value": email}},

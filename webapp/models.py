@@ -276,6 +276,9 @@ class Consultation(db.Model):
         # A patient's consultations in start-time order: their page, the trigger that keeps
         # their latest booking, a search filtered by days.
         Index("ix_consultations_patient_profile_id_start_time", "patient_profile_id", "start_time"),
+        # The consultants the bookings name, each with the names Cal.com gave them: the
+        # dashboard's consultant filter reads them off this index alone.
+        Index("ix_consultations_organizer_email_name", "organizer_email", "organizer_name"),
         # One consultation per booking, or per seat holder of a seated booking.
         UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
     )
@@ -293,7 +296,7 @@ class Consultation(db.Model):
     meeting_location: Mapped[str | None] = mapped_column(String(300))
     # The consultant who hosts the booking, as Cal.com names them.
     organizer_name: Mapped[str | None] = mapped_column(String(200))
-    organizer_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    organizer_email: Mapped[str | None] = mapped_column(String(320))
     cal_booking_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=ConsultationStatus.SCHEDULED)
     # When the event that set ``status`` happened, so an older event never wins.

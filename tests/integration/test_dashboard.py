@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import csrf_token_from, deliver, fixture_json
+from webapp.dashboard.queries import filter_choices
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile
 
@@ -1415,3 +1416,41 @@ def test_a_search_lists_the_patient_with_the_latest_booking_first_as_bookings_mo
         consultation.start_time = now + timedelta(days=20)
         db.session.commit()
     assert order() == [ada["patient_id"], bea["patient_id"]]
+
+
+def test_the_filter_choices_are_each_country_and_consultant_once_in_order(app, consultant_client):
+    now = datetime.now(UTC)
+    mert, selin = "mert@clinic.example", "selin@clinic.example"
+    plans = [
+        ("Turkey", ("Dr. Mert Kaya", mert)),
+        ("Spain", ("Dr. Selin Aydin", selin)),
+        ("Germany", ("Dr. Mert Kaya", mert)),
+        ("Turkey", ("Dr. Selin Aydın", selin)),  # renamed in Cal.com
+        ("Austria", ("Dr. Mert Kaya", mert)),
+    ]
+    patients = [
+        deliver(
+            consultant_client,
+            booking(
+                f"uid-choice-{index}",
+                now + timedelta(days=index + 1),
+                email=f"choice{index}@example.com",
+                phone=f"+4477009006{index:02d}",
+                country=country,
+                organizer=organizer,
+            ),
+        )["patient_id"]
+        for index, (country, organizer) in enumerate(plans)
+    ]
+    with app.app_context():  # a patient who named no country
+        db.session.get(PatientProfile, patients[1]).country = None
+        db.session.commit()
+
+    with app.test_request_context():
+        choices = filter_choices()
+
+    assert choices.countries == ["Austria", "Germany", "Turkey"]
+    assert choices.consultants == [
+        (mert, "Dr. Mert Kaya"),
+        (selin, max("Dr. Selin Aydin", "Dr. Selin Aydın")),
+    ]
