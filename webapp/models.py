@@ -212,7 +212,7 @@ event.listen(
 )
 
 # SQLite has no trigram index; its FTS5 full-text engine has a trigram tokenizer, whose
-# index answers ``LIKE '%...%'`` (three characters or more, no ESCAPE) on a virtual table.
+# index answers a phrase query (a substring, three characters or more) on a virtual table.
 # That table reads ``search_text`` from ``patient_profiles`` (external content) and the
 # triggers keep its index in step with every insert, update and delete, ORM or Core.
 # A batch migration that rebuilds ``patient_profiles`` on SQLite drops the triggers: it
@@ -220,7 +220,7 @@ event.listen(
 SQLITE_SEARCH = "patient_profiles_search"
 SQLITE_SEARCH_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS patient_profiles_search USING fts5(search_text,"
-    " content='patient_profiles', content_rowid='id', tokenize='trigram', detail='none')",
+    " content='patient_profiles', content_rowid='id', tokenize='trigram')",
     "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_insert"
     " AFTER INSERT ON patient_profiles BEGIN"
     " INSERT INTO patient_profiles_search(rowid, search_text) VALUES (new.id, new.search_text);"

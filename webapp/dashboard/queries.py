@@ -57,10 +57,9 @@ CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
 
 
 # SQLite's search index (see ``webapp.models``): a trigram index, so fragments shorter than
-# three characters, or holding a character LIKE reads as a wildcard, are looked for by a scan.
+# three characters are looked for by a scan.
 _sqlite_search = table(SQLITE_SEARCH, column("rowid"), column("search_text"))
 TRIGRAM = 3
-LIKE_WILDCARDS = re.compile(r"[%_\\]")
 
 # The questionnaire filter's values and what each lists.
 QUESTIONNAIRE_STATES = {"done": "Questionnaire done", "missing": "Questionnaire not done"}
@@ -280,15 +279,14 @@ def search_condition(query: str) -> ColumnElement[bool]:
 
 def _containing(fragment: str) -> ColumnElement[bool]:
     """Patients whose search text contains ``fragment``. PostgreSQL's trigram index answers
-    the ``LIKE``; on SQLite, SQLite's trigram index (``SQLITE_SEARCH``) does when it can:
-    for three characters or more and no ``LIKE`` wildcard to escape (else a scan)."""
-    if (
-        db.session.get_bind().dialect.name == "sqlite"
-        and len(fragment) >= TRIGRAM
-        and not LIKE_WILDCARDS.search(fragment)
-    ):
+    the ``LIKE``; on SQLite, SQLite's trigram index (``SQLITE_SEARCH``) answers a phrase
+    query of three characters or more (a phrase is a substring there; every character in
+    it, ``%`` and ``_`` too, stands for itself). Shorter fragments are looked for by a scan.
+    """
+    if db.session.get_bind().dialect.name == "sqlite" and len(fragment) >= TRIGRAM:
+        phrase = '"' + fragment.replace('"', '""') + '"'
         return PatientProfile.id.in_(
-            select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.like(f"%{fragment}%"))
+            select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.op("MATCH")(phrase))
         )
     return PatientProfile.search_text.like(f"%{_escape_like(fragment)}%", escape="\\")
 
