@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import escape
 
 from tests.conftest import csrf_token_from, deliver, fixture_json
 from webapp.dashboard.queries import filter_choices
@@ -408,13 +409,31 @@ def test_a_search_that_matches_nothing_says_so(consultant_client, patients):
     assert count(page, "upcoming") == 3
 
 
-@pytest.mark.parametrize(("query", "who"), [("%", set()), ("_", {"zeynep"}), ("p_k", {"zeynep"})])
-def test_search_treats_like_wildcards_literally(consultant_client, patients, query, who):
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("%", set()),
+        ("_", {"zeynep"}),
+        ("p_k", {"zeynep"}),
+        ("%kaya", set()),
+        ("p_kaya@", {"zeynep"}),
+        # Full-text query syntax (SQLite's trigram index reads a phrase) is text too.
+        ('"kaya"', set()),
+        ('kaya"', set()),
+        ("kay*", set()),
+        ("kaya OR demir", set()),
+        ("NEAR(kaya demir)", set()),
+        ("kaya AND", set()),
+    ],
+)
+def test_search_treats_wildcards_and_query_syntax_literally(
+    consultant_client, patients, query, who
+):
     page = page_text(consultant_client, "/", query_string={"q": query})
 
     assert set(row_ids(page)) == {patients[key] for key in who}
     if not who:
-        assert "matches “%”" in page
+        assert f"No patient matches “{escape(query.strip())}”." in page
 
 
 def test_search_ignores_the_case_of_non_ascii_letters(consultant_client):
