@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -365,6 +366,19 @@ for _dialect, _statements in LATEST_BOOKING_DDL.items():
         event.listen(
             Consultation.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
         )
+
+
+def consultations_changed(*patient_ids: int) -> None:
+    """Mark every consultation of these patients changed now, in the session's transaction.
+
+    The dashboard watches consultations (its poll, and the counts it remembers per change
+    cursor), so a change made to a patient alone (answers, a duplicate flag cleared) shows
+    on every open dashboard by moving their consultations' ``updated_at``."""
+    db.session.execute(
+        update(Consultation)
+        .where(Consultation.patient_profile_id.in_(patient_ids))
+        .values(updated_at=utcnow())
+    )
 
 
 class WebhookEvent(db.Model):

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from tests.conftest import deliver
+from tests.conftest import csrf_token_from, deliver
 from tests.integration.test_dashboard import booking, cancellation, count, page_text
 from webapp.dashboard import counts
 from webapp.dashboard.queries import DashboardView, change_cursor
+from webapp.extensions import db
+from webapp.models import PatientProfile
 
 
 @pytest.fixture
@@ -111,3 +114,29 @@ def test_a_booking_moves_from_upcoming_to_past_as_its_hour_passes_counts_remembe
         assert counted("past", after) == 2
         assert counted("upcoming", after) == 0
         assert counted("upcoming", before) == 1
+
+
+def test_in_a_large_clinic_the_review_count_is_exact_at_once_after_a_dismissal(
+    app, consultant_client, large_clinic
+):
+    now = datetime.now(UTC)
+    deliver(consultant_client, booking("FlagOne1", now - timedelta(days=3)))
+    flagged = booking("FlagTwo1", now + timedelta(days=3), email="other.bennett@example.com")
+    deliver(consultant_client, flagged)  # same phone, another email: a possible duplicate
+    for _ in range(2):  # counted, then remembered
+        page = page_text(consultant_client, "/?tab=review")
+        assert count(page, "review") == 2
+    with app.app_context():
+        flagged_id, kept_id = db.session.execute(
+            select(PatientProfile.id, PatientProfile.possible_duplicate_of_id).where(
+                PatientProfile.possible_duplicate_of_id.is_not(None)
+            )
+        ).one()
+    token = csrf_token_from(page)
+
+    consultant_client.post(
+        f"/patients/{flagged_id}/dismiss-duplicate",
+        data={"other_id": kept_id, "csrf_token": token},
+    )
+
+    assert count(page_text(consultant_client, "/?tab=review"), "review") == 0

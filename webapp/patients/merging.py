@@ -28,6 +28,7 @@ from webapp.models import (
     PatientProfile,
     User,
     UTCDateTime,
+    consultations_changed,
     utcnow,
 )
 
@@ -236,6 +237,7 @@ def dismiss_duplicate(
     for one, two in ((patient, other), (other, patient)):
         if one.possible_duplicate_of_id == two.id:
             one.possible_duplicate_of_id = None
+    consultations_changed(patient.id, other.id)  # their rows lose "Possible duplicate"
     low, high = sorted((patient.id, other.id))
     dismissal = db.session.scalar(
         select(DuplicateDismissal).where(

@@ -14,10 +14,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 
 from webapp.extensions import db
-from webapp.models import Consultation, PatientProfile, QuestionnaireSubmission, utcnow
+from webapp.models import (
+    Consultation,
+    PatientProfile,
+    QuestionnaireSubmission,
+    consultations_changed,
+    utcnow,
+)
 from webapp.patients.contact import ContactDetails
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
 from webapp.questionnaire.photos import attach_submission_photos
@@ -131,12 +137,7 @@ def apply_submission(patient: PatientProfile, submission: QuestionnaireSubmissio
     """Bring the profile up to date with a submission and show it on the dashboard."""
     update_profile(patient, submission.answers)
     patient.questionnaire_completed_at = submission.submitted_at
-    # The dashboard's poll watches consultations; the patient's rows now read "completed".
-    db.session.execute(
-        update(Consultation)
-        .where(Consultation.patient_profile_id == patient.id)
-        .values(updated_at=utcnow())
-    )
+    consultations_changed(patient.id)  # the patient's rows now read "completed"
 
 
 def update_profile(patient: PatientProfile, answers: dict[str, Any]) -> None:
