@@ -49,6 +49,9 @@ def log_in(page: Page, base_url: str) -> None:
     page.get_by_label("Password").fill(CONSULTANT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Consultations")).to_be_visible()
+    # The heading shows while the page is still parsed; htmx and app.js (deferred) bind the
+    # filters and the poll before the load event. A change made sooner would go unheard.
+    page.wait_for_load_state("load")
 
 
 def test_a_new_booking_appears_live_then_changes_in_place(
