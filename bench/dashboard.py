@@ -57,8 +57,8 @@ from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.test import TestResponse
 
-from webapp import create_app
-from webapp.config import database_url, engine_options
+from bench.serving import bench_app
+from webapp.config import database_url
 from webapp.dashboard.queries import PER_PAGE, tab_condition
 from webapp.extensions import db
 from webapp.models import (
@@ -267,14 +267,7 @@ def bench_backend(
     backend: str, url: str, instance: Path, args: argparse.Namespace, patients: int
 ) -> tuple[list[Measurement], float, float]:
     """Migrate, seed and measure one database; returns the measurements and setup times."""
-    uri = database_url(url, instance)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
+    app = bench_app(url, instance)
     try:
         with app.app_context():
             started = time.perf_counter()

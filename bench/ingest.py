@@ -35,6 +35,7 @@ from bench.dashboard import StatementLog
 from bench.serving import (
     BASELINE_PATH,
     LoadResult,
+    bench_app,
     booking_body,
     create_baseline_table,
     gunicorn,
@@ -45,9 +46,7 @@ from bench.serving import (
     serving_env,
     signed_request,
 )
-from webapp import create_app
 from webapp.cal.signature import SIGNATURE_HEADER, sign
-from webapp.config import database_url, engine_options
 from webapp.extensions import db
 from webapp.models import Consultation
 
@@ -84,17 +83,8 @@ def measure_in_process(
 ) -> tuple[list[str], list[float]]:
     """Migrate the database, then post new-patient deliveries through a test client:
     the statements of the first, and the time of each."""
-    uri = database_url(url, instance)
     os.environ["APP_ENV"] = "testing"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
-            "CAL_WEBHOOK_SECRET": secret,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "CAL_SPOOL_DIR": str(instance / "spool"),
-        }
-    )
+    app = bench_app(url, instance, CAL_WEBHOOK_SECRET=secret, CAL_SPOOL_DIR=str(instance / "spool"))
     with app.app_context():
         upgrade()
         log = StatementLog(db.engine)
@@ -146,14 +136,7 @@ def check_consultations(url: str, instance: Path, app_runs: list[LoadResult]) ->
         for status, body in zip(run.statuses, run.bodies, strict=True):
             if 200 <= status < 300:
                 answered.add(json.loads(body).get("consultation_id"))
-    uri = database_url(url, instance)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
+    app = bench_app(url, instance)
     with app.app_context():
         stored = set(
             db.session.scalars(

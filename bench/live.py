@@ -33,15 +33,14 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 
 from bench.serving import (
+    bench_app,
     booking_document,
     gunicorn,
     scratch_database,
     server_url,
     serving_env,
 )
-from webapp import create_app
 from webapp.cal.signature import SIGNATURE_HEADER, sign
-from webapp.config import database_url, engine_options
 from webapp.extensions import db
 
 TARGET_P95_MS = 1000.0
@@ -85,14 +84,7 @@ def prepare(url: str, instance: Path) -> None:
     """Build the schema with the migrations and create the consultant who logs in."""
     from webapp.auth.consultants import create_consultant
 
-    uri = database_url(url, instance)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
+    app = bench_app(url, instance)
     with app.app_context():
         upgrade()
         create_consultant(CONSULTANT_EMAIL, "Live Bench", CONSULTANT_PASSWORD, "Europe/Istanbul")

@@ -223,6 +223,22 @@ def _wait_until_served(port: int, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
 
 
+def bench_app(url: str, instance: Path, **settings: object) -> Flask:
+    """The app on the database at ``url`` (SQLite files under ``instance``), its rate limits
+    kept in memory, with ``settings`` on top."""
+    from webapp import create_app
+
+    uri = database_url(url, instance)
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            **settings,
+        }
+    )
+
+
 def median_ms(seconds: list[float]) -> float:
     return statistics.median(seconds) * 1000
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultant, PatientProfile, utcnow
+from webapp.paging import Page
 
 
 def record(
@@ -58,20 +59,9 @@ class AuditFilter:
     patient_id: int | None = None
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    """One page of audit events, newest first, each with its consultant."""
-
-    events: list[tuple[AuditEvent, Consultant | None]]
-    total: int
-    page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
-
-
-def audit_page(audit_filter: AuditFilter, page: int = 1) -> AuditPage:
+def audit_page(
+    audit_filter: AuditFilter, page: int = 1
+) -> Page[tuple[AuditEvent, Consultant | None]]:
     """The audit events ``audit_filter`` selects, newest first, ``PER_PAGE`` at a time."""
     conditions = []
     if audit_filter.consultant_id is not None:
@@ -93,7 +83,7 @@ def audit_page(audit_filter: AuditFilter, page: int = 1) -> AuditPage:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    return AuditPage([(event, consultant) for event, consultant in rows], total or 0, page)
+    return Page([(event, consultant) for event, consultant in rows], total or 0, page, PER_PAGE)
 
 
 def recorded_actions() -> list[str]:

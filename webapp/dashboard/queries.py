@@ -32,6 +32,7 @@ from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
 from webapp.models import SQLITE_SEARCH, Consultation, ConsultationStatus, PatientProfile, fold
+from webapp.paging import Page
 from webapp.patients.contact import read_phone
 from webapp.patients.merging import default_choices, differing_fields
 
@@ -127,37 +128,6 @@ class DashboardView:
         }
         args.update(changes)
         return args
-
-
-def page_count(total: int) -> int:
-    """How many pages of ``PER_PAGE`` a list of ``total`` items takes (at least one)."""
-    return max(1, -(-total // PER_PAGE))
-
-
-@dataclass(frozen=True)
-class ConsultationPage:
-    """One page of consultations and where it sits among all of them."""
-
-    consultations: list[Consultation]
-    total: int
-    page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total)
-
-
-@dataclass(frozen=True)
-class PatientPage:
-    """One page of a search: patients, each with their consultations, newest first."""
-
-    patients: list[tuple[PatientProfile, list[Consultation]]]
-    total: int
-    page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total)
 
 
 @dataclass(frozen=True)
@@ -340,7 +310,7 @@ def _searched(query: str) -> ColumnElement[bool]:
     )
 
 
-def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
+def consultations_page(view: DashboardView, total: int) -> Page[Consultation]:
     """The page of consultations the view asks for, patients loaded with them.
 
     ``total`` is how many the view's tab lists, from ``tab_counts``, which has counted it.
@@ -362,10 +332,10 @@ def consultations_page(view: DashboardView, total: int) -> ConsultationPage:
             _with_patient(select(Consultation)).where(Consultation.id.in_(ids))
         )
     }
-    return ConsultationPage([by_id[i] for i in ids], total, view.page)
+    return Page([by_id[i] for i in ids], total, view.page, PER_PAGE)
 
 
-def patients_page(view: DashboardView) -> PatientPage:
+def patients_page(view: DashboardView) -> Page[tuple[PatientProfile, list[Consultation]]]:
     """The page of patients a search finds, each once with the consultations the filters
     keep (whatever their tab), the patients with the latest booking first (a booking of
     unknown time counts from when it was booked).
@@ -410,7 +380,7 @@ def patients_page(view: DashboardView) -> PatientPage:
     ):
         by_patient[consultation.patient_profile_id].append(consultation)
     patients = [(shown[0].patient, shown) for shown in by_patient.values() if shown]
-    return PatientPage(patients, total or 0, view.page)
+    return Page(patients, total or 0, view.page, PER_PAGE)
 
 
 def filter_choices() -> FilterChoices:
