@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.screen import horizontal_overflow
 from tests.browser.test_live_dashboard import LIVE_DEADLINE_MS, deliver, log_in
 from tests.conftest import fixture_json
 
@@ -110,12 +111,6 @@ def seed(base_url: str, how_many: int = 24) -> None:
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def horizontal_overflow(page: Page) -> int:
-    return page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
 
 
 def rows_fully_visible(page: Page) -> int:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from tests.browser.screen import horizontal_overflow
 from tests.browser.test_live_dashboard import deliver, log_in, upcoming_booking
 from webapp.extensions import db
 from webapp.models import Consultant, PatientNote, PatientProfile
@@ -74,9 +75,7 @@ def test_the_patient_page_shows_its_summary_first_without_horizontal_scroll(
     page.screenshot(path=str(ARTIFACTS / f"patient-page-{name}.png"), full_page=False)
     page.screenshot(path=str(ARTIFACTS / f"patient-page-{name}-full.png"), full_page=True)
 
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
+    overflow = horizontal_overflow(page)
     assert overflow <= 0, f"{overflow}px of horizontal scroll"
     # The next consultation and the first chip are on the first screen.
     for locator in (summary.locator(".summary-times"), summary.locator(".chip").first):

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.screen import horizontal_overflow
 from tests.browser.test_live_dashboard import LIVE_DEADLINE_MS, deliver, log_in, upcoming_booking
 
 pytestmark = pytest.mark.browser
@@ -29,9 +30,7 @@ def shot(page: Page, name: str) -> None:
 
 def assert_fits_the_phone(page: Page) -> None:
     """Nothing is wider than the screen: no sideways scrolling."""
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
+    overflow = horizontal_overflow(page)
     assert overflow <= 0, f"the page is {overflow}px wider than the phone"
 
 
@@ -248,6 +247,7 @@ def test_an_arabic_patient_gets_a_right_to_left_page_that_fits_the_phone(
     patient.get_by_label("خط الشعر الأمامي").check()
     patient.get_by_label("لا يوجد").check()
     patient.get_by_role("button", name="متابعة").click()
+    expect(patient.get_by_text("الخطوة 4 من 5")).to_be_visible()
     assert_fits_the_phone(patient)
     shot(patient, "ar-3-photos")
     patient.get_by_role("button", name="متابعة").click()
