@@ -43,28 +43,60 @@ def app_settings(url: str, instance: Path) -> dict[str, Any]:
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2id at its cheapest parameters: the same kind of hash and the same checks, for a
     hundredth of the CPU (the deployed parameters cost some 0.35 s of CPU to create and check
-    a password, and most tests create a consultant and log in). Processes a test starts
-    keep the deployed parameters."""
+    a password, and most tests create a consultant and log in). The hash an unknown email
+    is checked against gets the same parameters, so that it still costs what a real one
+    does. Processes a test starts keep the deployed parameters."""
     from argon2 import PasswordHasher
 
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            "webapp.auth.consultants._hasher",
-            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-        )
+        patch.setattr("webapp.auth.consultants._hasher", cheap)
+        patch.setattr("webapp.auth.consultants._DUMMY_HASH", cheap.hash("nobody's password"))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_engine_per_database() -> Iterator[None]:
+    """Apps built on the same database with the same options share one SQLAlchemy engine.
+
+    Every test builds its own app, and a new engine compiles each SQL statement again the
+    first time it runs (some 30 ms of a typical test) and opens new connections. Sharing the
+    engine keeps its cache of compiled statements and its pool; each test still gets its own
+    app, session and settings. The engines are closed when the run ends.
+    """
+    engines: dict[tuple[str | None, str], Any] = {}
+    make_engine = db._make_engine
+
+    def shared_engine(bind_key: str | None, options: dict[str, Any], app: Flask) -> Any:
+        key = (bind_key, repr(sorted(options.items())))
+        if key not in engines:
+            engines[key] = make_engine(bind_key, options, app)
+        return engines[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "_make_engine", shared_engine)
+        yield
+    for engine in engines.values():
+        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The database the tests of one backend share; its schema is built once.
+    """The database the tests of one backend share; its schema is built once."""
+    with backend_database(request.param, tmp_path_factory) as url:
+        yield url
+
+
+@contextmanager
+def backend_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of ``backend`` ("sqlite" or "postgresql") with the models' schema.
 
     On PostgreSQL each test run gets a database of its own on the TEST_DATABASE_URL server,
     so that runs never trip over each other, and drops it at the end.
     """
-    if request.param == "sqlite":
+    if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'clinic.db'}"
         build_schema(url, tmp_path_factory.getbasetemp())
         yield url
@@ -100,14 +132,17 @@ def build_schema(url: str, instance: Path) -> None:
 
 @pytest.fixture
 def app(backend_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on a database emptied before the test."""
+    """An app on a database emptied before the test.
+
+    Its engine, shared with the other tests on this database, keeps its pooled connections
+    between tests: opening a PostgreSQL connection costs more than most tests' queries.
+    """
     app = create_app(app_settings(backend_url, tmp_path))
     with app.app_context():
         empty_database()
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
 
 
 def empty_database() -> None:
