@@ -22,10 +22,12 @@ messages: $(VENV)/.installed
 		-d webapp/translations
 	rm webapp/translations/messages.pot
 
+# --no-compile: Python compiles the modules it imports when they are first imported, instead of
+# pip compiling every installed file up front (half the install's time on a fresh clone).
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
 	touch $@
 
 $(VENDOR)/.installed: package.json package-lock.json
