@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from webapp import create_app
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.config import database_url, engine_options
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 
 os.environ["APP_ENV"] = "testing"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -130,19 +130,47 @@ def build_schema(url: str, instance: Path) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(backend_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on a database emptied before the test.
+@pytest.fixture(scope="session")
+def built_apps() -> dict[str, Flask]:
+    """The app of each database, built once per worker."""
+    return {}
 
-    Its engine, shared with the other tests on this database, keeps its pooled connections
-    between tests: opening a PostgreSQL connection costs more than most tests' queries.
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest,
+    backend_url: str,
+    tmp_path: Path,
+    built_apps: dict[str, Flask],
+) -> Iterator[Flask]:
+    """The app on a database emptied before the test, as if just built.
+
+    Building an app registers every route again (some 25 ms), so the tests of one database
+    share one, and each starts as if it were new: the settings and extensions it was built
+    with (what a test changes is put back afterwards), a spool directory of its own, an
+    empty rate-limit store and an empty database. A test that changes the app itself (adds
+    a hook, which Flask refuses once an app has served) is marked ``fresh_app`` and gets
+    one of its own. The engine keeps its pooled connections between tests: opening a
+    PostgreSQL connection costs more than most tests' queries.
     """
-    app = create_app(app_settings(backend_url, tmp_path))
+    if request.node.get_closest_marker("fresh_app"):
+        app = create_app(app_settings(backend_url, tmp_path))
+    elif backend_url in built_apps:
+        app = built_apps[backend_url]
+    else:
+        app = built_apps[backend_url] = create_app(app_settings(backend_url, tmp_path))
+    settings, extensions = dict(app.config), dict(app.extensions)
+    app.config.update(app_settings(backend_url, tmp_path))
+    limiter.reset()
     with app.app_context():
         empty_database()
     yield app
     with app.app_context():
         db.session.remove()
+    app.config.clear()
+    app.config.update(settings)
+    app.extensions.clear()
+    app.extensions.update(extensions)
 
 
 def empty_database() -> None:

@@ -389,7 +389,10 @@ def serve_worker(settings: dict[str, Any], ports: Any) -> None:
 @pytest.fixture
 def start_workers(app, consultant) -> Iterator[Callable[..., list[str]]]:
     """Start worker processes serving this test's database; yields a starter of base URLs."""
-    spawn = multiprocessing.get_context("spawn")
+    # Fresh processes, not forks of this one (its threads and open connections must not be
+    # copied), started by a fork server that has imported the app once for all of them.
+    spawn = multiprocessing.get_context("forkserver")
+    spawn.set_forkserver_preload(["webapp", __name__])
     processes = []
 
     def start(count: int, **overrides: str) -> list[str]:

@@ -812,6 +812,7 @@ def test_an_unexpected_error_in_a_view_logs_frames_not_its_message(
     assert not any(record.exc_info for record in caplog.records)
 
 
+@pytest.mark.fresh_app
 def test_an_error_outside_any_view_is_logged_the_same_way(app, client, caplog):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production, not as in testing
     calls = []
