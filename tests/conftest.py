@@ -55,31 +55,6 @@ def cheap_password_hashing() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_engine_per_database() -> Iterator[None]:
-    """Apps built on the same database with the same options share one SQLAlchemy engine.
-
-    Every test builds its own app, and a new engine compiles each SQL statement again the
-    first time it runs (some 30 ms of a typical test) and opens new connections. Sharing the
-    engine keeps its cache of compiled statements and its pool; each test still gets its own
-    app, session and settings. The engines are closed when the run ends.
-    """
-    engines: dict[tuple[str | None, str], Any] = {}
-    make_engine = db._make_engine
-
-    def shared_engine(bind_key: str | None, options: dict[str, Any], app: Flask) -> Any:
-        key = (bind_key, repr(sorted(options.items())))
-        if key not in engines:
-            engines[key] = make_engine(bind_key, options, app)
-        return engines[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(db, "_make_engine", shared_engine)
-        yield
-    for engine in engines.values():
-        engine.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -145,15 +120,16 @@ def app(
 ) -> Iterator[Flask]:
     """The app on a database emptied before the test, as if just built.
 
-    Building an app registers every route again (some 25 ms), so the tests of one database
-    share one, and each starts as if it were new: the settings and extensions it was built
-    with (what a test changes is put back afterwards), a spool directory of its own, an
-    empty rate-limit store and an empty database. A test that changes the app itself (adds
-    a hook, which Flask refuses once an app has served) is marked ``fresh_app`` and gets
-    one of its own. The engine keeps its pooled connections between tests: opening a
-    PostgreSQL connection costs more than most tests' queries.
+    Building an app registers every route, compiles every template and makes an engine that
+    compiles every SQL statement and opens new connections (some 60 ms in all), so the tests
+    of one database share one, and each starts as if it were new: the settings and
+    extensions it was built with (what a test changes is put back afterwards), a spool
+    directory of its own, an empty rate-limit store and an empty database. A test that
+    changes the app itself (adds a hook, which Flask refuses once an app has served) is
+    marked ``fresh_app`` and gets one of its own.
     """
-    if request.node.get_closest_marker("fresh_app"):
+    fresh = request.node.get_closest_marker("fresh_app") is not None
+    if fresh:
         app = create_app(app_settings(backend_url, tmp_path))
     elif backend_url in built_apps:
         app = built_apps[backend_url]
@@ -167,6 +143,8 @@ def app(
     yield app
     with app.app_context():
         db.session.remove()
+        if fresh:
+            db.engine.dispose()
     app.config.clear()
     app.config.update(settings)
     app.extensions.clear()

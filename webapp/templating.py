@@ -7,12 +7,10 @@ and answers of any size or depth must render, never fail the page.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import CodeType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
-from jinja2.bccache import Bucket, BytecodeCache
 
 # Cal.com's system fields carry i18n keys as labels; these read better.
 SYSTEM_FIELD_LABELS = {
@@ -123,38 +121,8 @@ def _words(value: Any, depth: int) -> str:
     return "" if value is None else str(value)
 
 
-class CompiledOncePerProcess(BytecodeCache):
-    """Templates compiled once per process, however many apps it builds (tests, the CLI).
-
-    Jinja compiles each template per environment, and each app has its own: a test suite
-    building an app per test spent a third of its time recompiling the same templates. An
-    entry is reused only for the same template source (its checksum) and the same Jinja
-    extensions, which are all that shapes the compiled code apart from the source.
-    """
-
-    def __init__(self) -> None:
-        self._compiled: dict[tuple[str, str, tuple[str, ...]], CodeType] = {}
-
-    @staticmethod
-    def _key(bucket: Bucket) -> tuple[str, str, tuple[str, ...]]:
-        return bucket.key, bucket.checksum, tuple(sorted(bucket.environment.extensions))
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        """Give ``bucket`` the code compiled earlier from the same source, if any."""
-        bucket.code = self._compiled.get(self._key(bucket))
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        """Keep the code Jinja just compiled."""
-        if bucket.code is not None:
-            self._compiled[self._key(bucket)] = bucket.code
-
-
-COMPILED_TEMPLATES = CompiledOncePerProcess()
-
-
 def register(app: Flask) -> None:
-    """Add the filters to ``app``'s Jinja environment; share the process's compiled templates."""
-    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    """Add the filters to ``app``'s Jinja environment."""
     app.jinja_env.filters.update(
         local_time=local_time,
         answer_label=answer_label,
