@@ -451,21 +451,28 @@ def test_search_ignores_the_case_of_non_ascii_letters(consultant_client):
 # --- Pages -----------------------------------------------------------------------------------
 
 
-def test_thirty_upcoming_bookings_make_two_pages(consultant_client):
+def thirty_patients(client, label: str) -> list[dict]:
+    """Thirty new patients named ``label`` 00 to 29, booked an hour apart from tomorrow;
+    the webhook's answers, in that order."""
     start = datetime.now(UTC) + timedelta(days=1)
-    ids = [
+    digits = sum(map(ord, label)) % 100  # phones of a block of their own
+    return [
         deliver(
-            consultant_client,
+            client,
             booking(
-                f"uid-page-{index:02d}",
+                f"uid-{label}-{index:02d}",
                 start + timedelta(hours=index),
-                email=f"patient{index:02d}@example.com",
-                name=f"Patient {index:02d}",
-                phone=f"+4477009004{index:02d}",
+                email=f"{label}{index:02d}@example.com",
+                name=f"{label.title()} {index:02d}",
+                phone=f"+44770090{digits:02d}{index:02d}",
             ),
-        )["consultation_id"]
+        )
         for index in range(30)
     ]
+
+
+def test_thirty_upcoming_bookings_make_two_pages(consultant_client):
+    ids = [answer["consultation_id"] for answer in thirty_patients(consultant_client, "patient")]
 
     first = page_text(consultant_client, "/?tab=upcoming")
     assert row_ids(first) == ids[:25]  # soonest first
@@ -1355,20 +1362,7 @@ def test_nonsense_filters_are_ignored_not_an_error(consultant_client, query):
 def test_a_search_with_thirty_patients_pages_them_latest_booking_first_and_counts_them(
     consultant_client,
 ):
-    start = datetime.now(UTC) + timedelta(days=1)
-    patients = [
-        deliver(
-            consultant_client,
-            booking(
-                f"uid-search-{index:02d}",
-                start + timedelta(hours=index),
-                email=f"pagesearch{index:02d}@example.com",
-                name=f"Pagesearch {index:02d}",
-                phone=f"+4477009005{index:02d}",
-            ),
-        )["patient_id"]
-        for index in range(30)
-    ]
+    patients = [answer["patient_id"] for answer in thirty_patients(consultant_client, "pagesearch")]
     latest_first = patients[::-1]
 
     first = page_text(consultant_client, "/?q=pagesearch")

@@ -264,3 +264,70 @@ def test_the_search_index_migration_indexes_existing_patients_on_sqlite(
     if dialect == "sqlite":
         assert found == [(1,)]
     assert "patient_profiles_search" not in tables_after_downgrade
+
+
+def test_the_latest_booking_migration_fills_existing_patients_and_keeps_them_after(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a019")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES"
+                    " (1, 'a@example.com', CURRENT_TIMESTAMP),"
+                    " (2, 'b@example.com', CURRENT_TIMESTAMP),"
+                    " (3, 'c@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, search_text, created_at,"
+                    " updated_at) VALUES (1, 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    " (2, 2, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    " (3, 3, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            # Patient 1: two bookings; patient 2: one of unknown time; patient 3: none.
+            connection.execute(
+                text(
+                    "INSERT INTO consultations (patient_profile_id, cal_booking_uid, status,"
+                    " start_time, created_at, updated_at) VALUES"
+                    " (1, 'uid-1a', 'scheduled', '2026-12-01 09:00:00+00:00',"
+                    " '2026-11-01 00:00:00+00:00', '2026-11-01 00:00:00+00:00'),"
+                    " (1, 'uid-1b', 'scheduled', '2026-12-05 09:00:00+00:00',"
+                    " '2026-11-01 00:00:00+00:00', '2026-11-01 00:00:00+00:00'),"
+                    " (2, 'uid-2', 'pending', NULL,"
+                    " '2026-11-02 00:00:00+00:00', '2026-11-02 00:00:00+00:00')"
+                )
+            )
+        upgrade(revision="c5e55105a021")
+        query = text("SELECT id, latest_booking_at FROM patient_profiles ORDER BY id")
+        with db.engine.begin() as connection:
+            filled = [(row[0], row[1]) for row in connection.execute(query)]
+            connection.execute(
+                text(
+                    "UPDATE consultations SET start_time = '2026-12-09 09:00:00+00:00'"
+                    " WHERE cal_booking_uid = 'uid-2'"
+                )
+            )
+            kept = [(row[0], row[1]) for row in connection.execute(query)]
+        downgrade(revision="c5e55105a019")
+        columns = {column["name"] for column in inspect(db.engine).get_columns("patient_profiles")}
+        db.engine.dispose()
+
+    def day(value) -> str | None:
+        return None if value is None else str(value)[:10]
+
+    assert [(patient, day(at)) for patient, at in filled] == [
+        (1, "2026-12-05"),
+        (2, "2026-11-02"),  # unknown time: counts from when it was booked
+        (3, None),
+    ]
+    assert [(patient, day(at)) for patient, at in kept] == [
+        (1, "2026-12-05"),
+        (2, "2026-12-09"),  # the trigger followed the new start time
+        (3, None),
+    ]
+    assert "latest_booking_at" not in columns

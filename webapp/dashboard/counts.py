@@ -28,8 +28,8 @@ from webapp.dashboard.queries import (
     TABS,
     ChangeCursor,
     DashboardView,
-    day_bounds,
     filter_condition,
+    outside_day,
     tab_condition,
     within_day,
 )
@@ -67,18 +67,12 @@ def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
 
 def _exact_count(view: DashboardView, version: ChangeCursor) -> int:
     """The view's tab's count: outside today as remembered for ``version``, plus today's."""
-    start, end = day_bounds(view.now, view.timezone)
     key = (str(db.engine.url), view.tab, repr(view.filters), view.timezone.key, _today(view))
     remembered = _recall(_settled, key, SETTLED_FRESH_FOR)
     if remembered is not None and remembered[0] == version:
         settled = remembered[1]
     else:
-        outside_today = or_(
-            Consultation.start_time < start,
-            Consultation.start_time >= end,
-            Consultation.start_time.is_(None),
-        )
-        settled = _count(view, [view.tab], outside_today)[view.tab]
+        settled = _count(view, [view.tab], outside_day(view.now, view.timezone))[view.tab]
         _remember(_settled, key, (version, settled))
     return settled + _count(view, [view.tab], within_day(view.now, view.timezone))[view.tab]
 

@@ -217,6 +217,16 @@ def within_day(now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
     return and_(Consultation.start_time >= start, Consultation.start_time < end)
 
 
+def outside_day(now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
+    """Consultations not starting on that day, those of unknown time included."""
+    start, end = day_bounds(now, timezone)
+    return or_(
+        Consultation.start_time < start,
+        Consultation.start_time >= end,
+        Consultation.start_time.is_(None),
+    )
+
+
 def _literal(statuses: tuple[str, ...]) -> BindParameter[Any]:
     """Statuses written into the SQL as constants, not parameters: the Upcoming and Past
     indexes are partial (their WHERE names these statuses), and a planner uses a partial
