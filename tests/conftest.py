@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from webapp import create_app
@@ -167,6 +167,27 @@ def empty_database() -> None:
         else:
             for delete in deletes:
                 connection.exec_driver_sql(delete)
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+@contextmanager
+def statements_sent(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends inside the block, transaction control aside."""
+    sent: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_context: Any) -> None:
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            sent.append(statement.lstrip().upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

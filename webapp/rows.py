@@ -1,4 +1,4 @@
-"""Insert one new row with a single Core INSERT and keep its object in the session.
+"""A delivery's few rows, written and looked up without the ORM's cost per statement.
 
 The unit of work (``Session.flush``) costs several times the INSERT it sends for the few
 rows a delivery creates. ``insert_row`` sends that INSERT itself (``insert_with_parent`` a
@@ -6,12 +6,15 @@ row and the row it points at, in one round trip on PostgreSQL) and hands the ses
 object as if it had been loaded: the same mapper events run (so ``PatientProfile``'s
 ``search_text`` is filled by its own hook), column defaults apply, and an object whose
 insert a rollback undid (of its savepoint or of the whole transaction) leaves the session,
-as an ORM-inserted one would. Functions here insert; the caller owns the transaction.
+as an ORM-inserted one would. ``found_objects`` looks rows up by their ids first, so that a
+lookup which finds nothing, as most of a new booking's do, loads nothing through the ORM.
+Functions here insert and read; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -19,6 +22,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Insert,
+    Select,
     Table,
     bindparam,
     event,
@@ -26,7 +30,13 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm import (
+    ColumnProperty,
+    Mapper,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+)
 
 from webapp.extensions import db
 
@@ -94,6 +104,22 @@ def insert_with_parent(parent: P, child: T, foreign_key: str) -> tuple[P, T]:
     return parent, child
 
 
+def found_objects(ids: Select[Any], objects: Select[Any], parameters: dict[str, Any]) -> list[Any]:
+    """The mapped objects whose ids ``ids`` (a Core select of one column) finds with
+    ``parameters``, loaded by ``objects`` (an ORM select taking them as the expanding
+    parameter ``ids``) in its order; an empty list when ``ids`` finds none.
+
+    A lookup that finds nothing then costs one light statement, with no ORM load and one
+    column to read; one that finds rows costs a second statement. Any lock is ``ids``'s to
+    take (``FOR UPDATE``): the rows are locked before they are loaded. Pending changes are
+    flushed first, as the ORM's autoflush would.
+    """
+    found = _flushed_connection().execute(ids, parameters).scalars().all()
+    if not found:
+        return []
+    return list(db.session.scalars(objects, {"ids": found}).unique())
+
+
 def _flushed_connection() -> Connection:
     session = db.session()
     session.flush()
@@ -102,27 +128,61 @@ def _flushed_connection() -> Connection:
 
 def _row_values(instance: object, connection: Connection) -> dict[str, Any]:
     """Run ``instance``'s ``before_insert`` events and return the values of its row (by
-    column key), setting every column attribute the row will hold."""
+    column key); every column the row will hold gets its value on the object, as a load
+    would give it (no change events: the object is new and about to be taken as loaded)."""
     state = inspect(instance)
     if not state.transient:
         raise ValueError(f"{instance!r} is not a new object")
     mapper = state.mapper
     mapper.dispatch.before_insert(mapper, connection, state)
+    given = state.dict
     values: dict[str, Any] = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if prop.key in state.dict:
-            values[column.key] = state.dict[prop.key]
-        elif column.primary_key or (column.default is None and column.server_default):
-            continue  # the database's to give; read when first used
-        elif column.default is not None and column.default.is_scalar:
-            values[column.key] = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            values[column.key] = column.default.arg(None)
-        else:
-            values[column.key] = None
-        setattr(instance, prop.key, values[column.key])
+    for column in _columns_of(mapper):
+        if column.key in given:
+            values[column.column_key] = given[column.key]
+        elif not column.from_database:
+            given[column.key] = values[column.column_key] = column.unset_value()
     return values
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How ``_row_values`` fills one column: its attribute and column keys, and its value
+    when the object leaves it unset."""
+
+    key: str
+    column_key: str
+    # The database's to give: the INSERT leaves it out, the object reads it when used.
+    from_database: bool
+    default: Any = None
+    call_default: bool = False
+
+    def unset_value(self) -> Any:
+        """The column's default (called when it is a function), else ``None``."""
+        return self.default(None) if self.call_default else self.default
+
+
+_columns: dict[Mapper[Any], tuple[_Column, ...]] = {}
+
+
+def _columns_of(mapper: Mapper[Any]) -> tuple[_Column, ...]:
+    """``mapper``'s columns as ``_row_values`` fills them, read once per mapper."""
+    columns = _columns.get(mapper)
+    if columns is None:
+        columns = _columns[mapper] = tuple(_column(prop) for prop in mapper.column_attrs)
+    return columns
+
+
+def _column(prop: ColumnProperty[Any]) -> _Column:
+    column = prop.columns[0]
+    default = column.default
+    if column.primary_key or (default is None and column.server_default is not None):
+        return _Column(prop.key, column.key, from_database=True)
+    if default is None:
+        return _Column(prop.key, column.key, from_database=False)
+    if default.is_scalar or default.is_callable:
+        return _Column(prop.key, column.key, False, default.arg, default.is_callable)
+    return _Column(prop.key, column.key, from_database=True)  # a default in SQL
 
 
 def _keep_loaded(instance: object, primary_key: Sequence[Any], connection: Connection) -> None:
@@ -130,7 +190,7 @@ def _keep_loaded(instance: object, primary_key: Sequence[Any], connection: Conne
     state = inspect(instance)
     mapper = state.mapper
     for column, value in zip(mapper.local_table.primary_key.columns, primary_key, strict=True):
-        setattr(instance, mapper.get_property_by_column(column).key, value)
+        state.dict[mapper.get_property_by_column(column).key] = value
     make_transient_to_detached(instance)  # the row exists: loaded, nothing to flush
     session = db.session()
     session.add(instance)

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from tests.conftest import booking_document, deliver, post_delivery
-from webapp.extensions import db
+from tests.conftest import booking_document, deliver, post_delivery, statements_sent
 
 # A new patient's booking: store the event, look the booking and the patient up, insert
 # user, profile and consultation, look for answers sent before the booking, record the
 # outcome. Savepoints are transaction control, counted apart.
 NEW_PATIENT_STATEMENTS = 8
 NEW_PATIENT_SAVEPOINT_CONTROL = 2
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 SAVEPOINT_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT")
-
-
-@contextmanager
-def statements_sent(app) -> Iterator[list[str]]:
-    """The SQL statements the app's engine sends inside the block, transaction control aside."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
-            sent.append(statement.lstrip().upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def split(sent: list[str]) -> tuple[list[str], list[str]]:

@@ -1,16 +1,17 @@
-"""Rows inserted with one Core INSERT (``insert_row``) behave as the unit of work's would."""
+"""Rows inserted with one Core INSERT (``insert_row``) behave as the unit of work's would,
+and rows looked up by their ids first (``found_objects``) as an ORM query's would."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect, select
 
-from tests.conftest import count
+from tests.conftest import count, statements_sent
 from webapp.extensions import db
 from webapp.models import PatientProfile, User, search_text_for
 from webapp.patients.contact import ContactDetails, normalise_phone
-from webapp.patients.matching import create_patient
-from webapp.rows import INSERTED_KEY, insert_row
+from webapp.patients.matching import CANDIDATE_IDS, CANDIDATES, create_patient
+from webapp.rows import INSERTED_KEY, found_objects, insert_row
 
 
 def details(email: str, name: str = "Özge Yıldız") -> ContactDetails:
@@ -85,3 +86,39 @@ def test_only_new_objects_are_inserted(app):
 
         with pytest.raises(ValueError, match="not a new object"):
             insert_row(patient)
+
+
+def test_a_lookup_that_finds_no_ids_sends_one_statement_and_loads_nothing(app):
+    with app.app_context():
+        create_patient(details("ozge@example.com"))
+        db.session.commit()
+
+        with statements_sent(app) as sent:
+            found = found_objects(
+                CANDIDATE_IDS, CANDIDATES, {"email": "nobody@example.com", "phone": None}
+            )
+
+        assert found == []
+        assert len(sent) == 1, sent
+        assert sent[0].split()[:4] == ["SELECT", "PATIENT_PROFILES.ID", "FROM", "PATIENT_PROFILES"]
+
+
+def test_a_lookup_loads_what_its_ids_find_in_order_after_flushing_pending_changes(app):
+    phone = "+4915112345678"
+    with app.app_context():
+        ids = [create_patient(details(f"{name}@example.com")).id for name in ("a", "b", "c")]
+        db.session.get(PatientProfile, ids[2]).phone = phone
+        db.session.commit()
+        db.session.expunge_all()
+        first = db.session.get(PatientProfile, ids[0])
+        first.phone = phone  # not flushed yet: the lookup must see it
+
+        with statements_sent(app) as sent:
+            found = found_objects(
+                CANDIDATE_IDS, CANDIDATES, {"email": "b@example.com", "phone": phone}
+            )
+
+        assert [patient.id for patient in found] == ids
+        assert found[0] is first
+        assert all("user" in inspect(patient).dict for patient in found)  # loaded, no query
+        assert [statement.split()[0] for statement in sent] == ["UPDATE", "SELECT", "SELECT"]

@@ -26,7 +26,7 @@ from webapp.models import (
 from webapp.patients.contact import ContactDetails
 from webapp.patients.matching import fill_missing_details, find_or_create_patient
 from webapp.questionnaire.submissions import attach_pending_answers
-from webapp.rows import insert_row
+from webapp.rows import found_objects, insert_row
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -287,21 +287,28 @@ def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetim
 def _locked_consultations(uid: str) -> list[Consultation]:
     """Every consultation of a booking uid (one per seat holder in a seated event), oldest
     first, with its patient and the patient's user, locked for this transaction where
-    supported (the consultations' rows only)."""
-    return list(db.session.scalars(LOCKED_SEATS, {"uid": uid}).unique())
+    supported (the consultations' rows only). A new booking's lookup finds no ids and
+    loads nothing (``found_objects``)."""
+    return found_objects(SEAT_IDS, SEATS, {"uid": uid})
 
 
-# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
-LOCKED_SEATS = (
+# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
+_consultations = Consultation.__table__
+SEAT_IDS = (
+    select(_consultations.c.id)
+    .where(_consultations.c.cal_booking_uid == bindparam("uid"))
+    .order_by(_consultations.c.id)
+    .with_for_update()
+)
+SEATS = (
     select(Consultation)
-    .where(Consultation.cal_booking_uid == bindparam("uid"))
+    .where(Consultation.id.in_(bindparam("ids", expanding=True)))
     .options(
         joinedload(Consultation.patient, innerjoin=True).joinedload(
             PatientProfile.user, innerjoin=True
         )
     )
     .order_by(Consultation.id)
-    .with_for_update(of=Consultation)
 )
 
 

@@ -157,7 +157,8 @@ def _decode_document(body: bytes) -> Any:
         raise PayloadError(f"body nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from None
-    _check_values(document)
+    if _may_hold_unstorable_values(text):
+        _check_values(document)
     return document
 
 
@@ -187,6 +188,17 @@ def _float(text: str) -> float:
 def _constant(text: str) -> float:
     """``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser would accept."""
     raise PayloadError(f"body is not valid JSON: {text} is not a JSON number")
+
+
+def _may_hold_unstorable_values(text: str) -> bool:
+    """Whether the JSON ``text`` needs ``_check_values``; most bodies do not.
+
+    Once parsed strictly from UTF-8, a string can hold a NUL character or a lone surrogate
+    only through a ``\\u`` escape (raw control characters are invalid JSON, and UTF-8
+    encodes no surrogate), and a body with at most ``MAX_DEPTH`` brackets cannot nest
+    deeper than that. Either sign may be a false alarm (inside a string), never a miss.
+    """
+    return "\\u" in text or text.count("{") + text.count("[") > MAX_DEPTH
 
 
 def _check_values(document: Any) -> None:

@@ -13,7 +13,7 @@ from webapp.cal import spool
 from webapp.cal.deliveries import receive_delivery
 from webapp.cal.signature import SIGNATURE_HEADER, is_authentic
 from webapp.errors import error_json
-from webapp.extensions import csrf, db
+from webapp.extensions import csrf, db, limiter
 from webapp.models import EventStatus
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ READ_SIZE = 64 * 1024
 
 @bp.post("/webhooks/cal")
 @csrf.exempt
+@limiter.exempt  # Cal.com never retries: an answer of 429 would lose the booking
 def receive() -> tuple[Response, int]:
     """Receive one Cal.com delivery.
 

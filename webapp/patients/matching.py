@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from webapp.extensions import db
 from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
-from webapp.rows import insert_with_parent
+from webapp.rows import found_objects, insert_with_parent
 
 
 @dataclass(frozen=True)
@@ -143,28 +143,37 @@ def survivor_of(patient: PatientProfile) -> PatientProfile:
 
 def _candidates(details: ContactDetails) -> list[PatientProfile]:
     """The patients whose user or profile has the details' email or whose profile has
-    their phone, merged-away records included, oldest first, users loaded: one query (each
-    side on its own index)."""
+    their phone, merged-away records included, oldest first, users loaded: their ids in
+    one query (each side on its own index), then, when there are any, the patients
+    (``found_objects``)."""
     email = details.email
     phone = details.phone.e164 if details.phone else None
     if not email and not phone:
         return []
     # A missing email or phone is bound as NULL, which equals nothing.
-    return list(db.session.scalars(CANDIDATES, {"email": email, "phone": phone}))
+    return found_objects(CANDIDATE_IDS, CANDIDATES, {"email": email, "phone": phone})
 
 
-# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
+# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
+_profiles, _users = PatientProfile.__table__, User.__table__
+CANDIDATE_IDS = (
+    select(_profiles.c.id)
+    .where(
+        or_(
+            _profiles.c.user_id.in_(
+                select(_users.c.id).where(_users.c.email == bindparam("email"))
+            ),
+            _profiles.c.email == bindparam("email"),
+            _profiles.c.phone == bindparam("phone"),
+        )
+    )
+    .order_by(_profiles.c.id)
+)
 CANDIDATES = (
     select(PatientProfile)
     .join(PatientProfile.user)
     .options(contains_eager(PatientProfile.user))
-    .where(
-        or_(
-            PatientProfile.user_id.in_(select(User.id).where(User.email == bindparam("email"))),
-            PatientProfile.email == bindparam("email"),
-            PatientProfile.phone == bindparam("phone"),
-        )
-    )
+    .where(PatientProfile.id.in_(bindparam("ids", expanding=True)))
     .order_by(PatientProfile.id)
 )
 

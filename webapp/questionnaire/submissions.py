@@ -28,6 +28,7 @@ from webapp.patients.contact import ContactDetails
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
 from webapp.questionnaire.photos import attach_submission_photos
 from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS, MULTIPLE_CHOICE_FIELDS
+from webapp.rows import found_objects
 
 PENDING_MAX_AGE = timedelta(days=30)
 
@@ -77,7 +78,7 @@ def attach_pending_answers(*consultations: Consultation) -> None:
     if not consultations:
         return
     uids = sorted({consultation.cal_booking_uid for consultation in consultations})
-    pending = db.session.scalars(PENDING_ANSWERS, {"uids": uids}).all()
+    pending = found_objects(PENDING_ANSWER_IDS, PENDING_ANSWERS, {"uids": uids})
     for submission in pending:
         consultation = next(
             (
@@ -100,13 +101,15 @@ def attach_pending_answers(*consultations: Consultation) -> None:
     db.session.flush()
 
 
-# Built once, so that every delivery reuses its cache key as well as its compiled SQL.
+# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
+_submissions = QuestionnaireSubmission.__table__
+PENDING_ANSWER_IDS = select(_submissions.c.id).where(
+    _submissions.c.cal_booking_uid.in_(bindparam("uids", expanding=True)),
+    _submissions.c.patient_profile_id.is_(None),
+)
 PENDING_ANSWERS = (
     select(QuestionnaireSubmission)
-    .where(
-        QuestionnaireSubmission.cal_booking_uid.in_(bindparam("uids", expanding=True)),
-        QuestionnaireSubmission.patient_profile_id.is_(None),
-    )
+    .where(QuestionnaireSubmission.id.in_(bindparam("ids", expanding=True)))
     .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
 )
 
