@@ -173,7 +173,8 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     }
     if delivery is not None:
         values |= _envelope_columns(delivery)
-    event_id = db.session.scalar(_new_event_statement(db.session.get_bind().dialect.name), values)
+    connection = db.session.connection()
+    event_id = connection.execute(_new_event_statement(connection.dialect.name), values).scalar()
     if event_id is None:
         return None
     event = WebhookEvent(id=event_id, **values)
