@@ -565,7 +565,11 @@ def print_report(
         if len(sizes) > 1 and len(medians) == len(sizes):
             line += f"{medians[-1] / medians[0]:>7.2f}x"
         print(line)
-    print()
+    print(
+        f"\npast tab, page {DEEP_PAGE}: where there are fewer pages, it renders no row, so its"
+        f" ratio compares an\nempty page with a full one; the deepest full page compares the"
+        " same work at every size.\n"
+    )
     for backend, size, migrate_s, seed_s in setup:
         print(
             f"{backend:<11}{size:>9,} patients: "
