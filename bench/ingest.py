@@ -16,11 +16,12 @@ in turn, ``--rounds`` times ``--seconds`` seconds each, alternating. It prints t
 each (2xx answers a second), the latencies and their ratio, and checks that every 2xx
 delivery's consultation is in the database.
 
-Beside the time in the app it prints a reference taken on the same machine in the same run:
-the same rows written straight through psycopg (the event, the user, the profile, the
-consultation, the event's outcome, one commit). The app's time as a multiple of it says
-what the app adds, whatever the machine's speed; when the issue set 6 ms it was 19 ms
-against 1.5 ms, 12.7 times, so 6 ms on that machine is 4 times.
+Beside the time in the app it prints a reference taken on the same machine in the same
+seconds (blocks of deliveries and of direct writes alternate, so a machine that slows down
+for a while slows both): the same rows written straight through psycopg (the event, the
+user, the profile, the consultation, the event's outcome, one commit). The app's time as a
+multiple of it says what the app adds, whatever the machine's speed; when the issue set
+6 ms it was 19 ms against 1.5 ms, 12.7 times, so 6 ms on that machine is 4 times.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import os
 import secrets
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -80,8 +83,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with scratch_database(server_url()) as url, tempfile.TemporaryDirectory() as tmp:
         create_baseline_table(url)
-        statements, app_ms = measure_in_process(url, Path(tmp), secret, args.samples)
-        direct_ms = measure_direct_writes(url, args.samples)
+        statements, app_ms, direct_ms = measure_in_process(url, Path(tmp), secret, args.samples)
         with gunicorn(serving_env(url, secret, str(Path(tmp) / "spool")), args.workers,
                       "bench.serving:served_app()") as server:  # fmt: skip
             app_runs, baseline_runs = alternate(server.port, secret, args)
@@ -94,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def measure_in_process(
     url: str, instance: Path, secret: str, samples: int
-) -> tuple[list[str], list[float]]:
-    """Migrate the database, then post new-patient deliveries through a test client:
-    the statements of the first, and the time of each."""
+) -> tuple[list[str], list[float], list[float]]:
+    """Migrate the database, then time new-patient deliveries posted through a test client
+    and, alternately in blocks of ``BLOCK``, the same rows written straight through psycopg
+    (``direct_writes``), so that both see the machine as it is in the same seconds.
+
+    Returns the statements of the first delivery, and the seconds of each delivery and of
+    each direct write (the first ``WARM_UP`` of each left out: they fill caches)."""
     os.environ["APP_ENV"] = "testing"
     app = bench_app(url, instance, CAL_WEBHOOK_SECRET=secret, CAL_SPOOL_DIR=str(instance / "spool"))
     with app.app_context():
@@ -104,8 +110,8 @@ def measure_in_process(
         log = StatementLog(db.engine)
     client = app.test_client()
     statements: list[str] = []
-    seconds = []
-    for number in range(samples + 20):
+
+    def deliver(number: int) -> float:
         body = booking_body(number, prefix="inproc")
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         log.clear()
@@ -115,15 +121,24 @@ def measure_in_process(
         answer = response.get_json()
         assert response.status_code == 200 and answer["patient_created"], answer
         if number == 0:
-            statements = [" ".join(statement.split()) for statement, _ in log.statements]
-        if number >= 20:  # the first ones warm caches up
-            seconds.append(elapsed)
+            statements.extend(" ".join(statement.split()) for statement, _ in log.statements)
+        return elapsed
+
+    app_seconds: list[float] = []
+    direct_seconds: list[float] = []
+    with direct_writes(url) as write:
+        for first in range(0, samples + WARM_UP, BLOCK):
+            numbers = range(first, min(first + BLOCK, samples + WARM_UP))
+            app_seconds += [deliver(number) for number in numbers]
+            direct_seconds += [write(number) for number in numbers]
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    return statements, seconds
+    return statements, app_seconds[WARM_UP:], direct_seconds[WARM_UP:]
 
 
+WARM_UP = 20
+BLOCK = 20
 DIRECT_WRITES = (
     """INSERT INTO webhook_events (received_at, trigger_event, booking_uid, status, body,
            body_sha256)
@@ -142,13 +157,14 @@ DIRECT_WRITES = (
 )
 
 
-def measure_direct_writes(url: str, samples: int) -> list[float]:
-    """The time of a new-patient delivery's rows written straight through psycopg, one
-    transaction each: the machine's own floor for what the app does."""
+@contextmanager
+def direct_writes(url: str) -> Iterator[Callable[[int], float]]:
+    """A function that writes a new-patient delivery's rows straight through psycopg, one
+    transaction, and returns its seconds: the machine's own floor for what the app does."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    seconds = []
     with psycopg.connect(conninfo) as connection:
-        for number in range(samples + 20):
+
+        def write(number: int) -> float:
             body = booking_body(number, prefix="direct")
             values: dict[str, object] = {
                 "uid": f"direct-{number}",
@@ -165,9 +181,9 @@ def measure_direct_writes(url: str, samples: int) -> list[float]:
                     cursor.execute(statement, values)
                     if name is not None:
                         values[name] = cursor.fetchone()[0]
-            if number >= 20:
-                seconds.append(time.perf_counter() - started)
-    return seconds
+            return time.perf_counter() - started
+
+        yield write
 
 
 def alternate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # A question has a meaning when its identifier holds every word of one of the meaning's
 # word groups. Location groups run from the most precise place to the least.
@@ -53,10 +54,12 @@ _SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
+@lru_cache(maxsize=1024)
 def words(identifier: str) -> frozenset[str]:
     """The lower-cased words of an identifier, split at separators and at camelCase humps.
 
-    A part is kept whole as well as split, so ``WhatsApp`` gives ``whatsapp`` too.
+    A part is kept whole as well as split, so ``WhatsApp`` gives ``whatsapp`` too. A
+    booking form's few identifiers come with every delivery, so their words are kept.
     """
     found: set[str] = set()
     for part in _SEPARATORS.split(identifier):
