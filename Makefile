@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test lint format chromium bench bench-ingest bench-live bench-memory clean translations messages
+.PHONY: install run test lint format chromium wrk bench bench-ingest bench-live bench-memory clean translations messages
 
 install: $(VENV)/.installed $(VENDOR)/.installed translations
 
@@ -62,6 +62,13 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
+# The delivery benchmark loads the server with wrk, as the delivery targets were measured.
+wrk:
+	@command -v wrk >/dev/null || { \
+		echo "installing wrk for the delivery benchmark"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+
 # Benchmarks print figures (see bench/); each makes its own scratch PostgreSQL database on
 # this server (SQLite too for the dashboard).
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
@@ -70,7 +77,7 @@ export BENCH_DATABASE_URL
 bench: install
 	$(BIN)/python -m bench.dashboard
 
-bench-ingest: install
+bench-ingest: install wrk
 	$(BIN)/python -m bench.ingest
 
 bench-live: install chromium

@@ -10,11 +10,12 @@ the SQL statements it sends (a ``before_cursor_execute`` listener; savepoints li
 from the other statements) and the time of the whole request through Flask, median over
 ``--samples`` deliveries. Then gunicorn (``--workers`` sync workers) serves the app and,
 beside it on the same workers and database, the durable baseline: a bare Flask endpoint
-that checks the signature and stores the body with one INSERT and a commit. A load
-generator holds ``--connections`` connections open and posts new-patient bookings to each
-in turn, ``--rounds`` times ``--seconds`` seconds each, alternating. It prints the rate of
-each (2xx answers a second), the latencies and their ratio, and checks that every 2xx
-delivery's consultation is in the database.
+that checks the signature and stores the body with one INSERT and a commit. wrk
+(``bench.wrk``, as when the targets were set) holds ``--connections`` connections open and
+posts to each in turn, ``--rounds`` times ``--seconds`` seconds each, alternating: to the
+app a new patient's booking in every request, to the baseline signed bookings it may see
+again. It prints the rate of each (2xx answers a second), the latencies and their ratio,
+and checks that every 2xx delivery's consultation is in the database.
 
 Beside the time in the app it prints a reference taken on the same machine in the same
 seconds (blocks of deliveries and of direct writes alternate, so a machine that slows down
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import os
 import secrets
 import tempfile
@@ -46,18 +46,17 @@ from sqlalchemy.engine import make_url
 from bench.dashboard import StatementLog
 from bench.serving import (
     BASELINE_PATH,
-    LoadResult,
     bench_app,
     booking_body,
     create_baseline_table,
     gunicorn,
     median_ms,
-    run_load,
     scratch_database,
     server_url,
     serving_env,
     signed_request,
 )
+from bench.wrk import WrkRun, require_wrk, run_wrk
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.extensions import db
 from webapp.models import Consultation
@@ -79,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--samples", type=int, default=300, help="deliveries timed in process")
     args = parser.parse_args(argv)
+    require_wrk()
     secret = secrets.token_hex(16)
 
     with scratch_database(server_url()) as url, tempfile.TemporaryDirectory() as tmp:
@@ -188,30 +188,39 @@ def direct_writes(url: str) -> Iterator[Callable[[int], float]]:
 
 def alternate(
     port: int, secret: str, args: argparse.Namespace
-) -> tuple[list[LoadResult], list[LoadResult]]:
-    """Load the app and the baseline in turn, ``args.rounds`` times each."""
+) -> tuple[list[WrkRun], list[WrkRun]]:
+    """Load the app and the baseline with wrk in turn, ``args.rounds`` times each: the app
+    with a new patient's booking in every request (``APP_REQUESTS_PER_SECOND`` a second
+    written, far more than it can take), the baseline with a few thousand it may repeat."""
     numbers = itertools.count(1)
     app_runs, baseline_runs = [], []
     for round_number in range(1, args.rounds + 1):
-        for label, path, runs in (
-            ("app", "/webhooks/cal", app_runs),
-            ("baseline", BASELINE_PATH + "/", baseline_runs),
+        for label, path, runs, count, cycle in (
+            ("app", "/webhooks/cal", app_runs, APP_REQUESTS_PER_SECOND * args.seconds, False),
+            ("baseline", BASELINE_PATH + "/", baseline_runs, BASELINE_REQUESTS, True),
         ):
             requests = (signed_request(path, booking_body(n), secret) for n in numbers)
-            result = run_load(port, requests, args.connections, args.seconds)
+            result = run_wrk(
+                port, requests, int(count), args.connections, args.seconds, cycle=cycle
+            )
             runs.append(result)
             print(f"  round {round_number} {label:<9}{result.summary()}", flush=True)
     return app_runs, baseline_runs
 
 
-def check_consultations(url: str, instance: Path, app_runs: list[LoadResult]) -> tuple[int, int]:
+APP_REQUESTS_PER_SECOND = 1000
+BASELINE_REQUESTS = 2000
+
+
+def check_consultations(url: str, instance: Path, app_runs: list[WrkRun]) -> tuple[int, int]:
     """How many 2xx deliveries have no consultation in the database, and how many
     consultations the load made."""
-    answered = set()
-    for run in app_runs:
-        for status, body in zip(run.statuses, run.bodies, strict=True):
-            if 200 <= status < 300:
-                answered.add(json.loads(body).get("consultation_id"))
+    answered = {
+        consultation
+        for run in app_runs
+        for status, consultation in zip(run.statuses, run.consultation_ids, strict=True)
+        if 200 <= status < 300
+    }
     app = bench_app(url, instance)
     with app.app_context():
         stored = set(
@@ -227,8 +236,8 @@ def print_report(
     statements: list[str],
     app_ms: list[float],
     direct_ms: list[float],
-    app_runs: list[LoadResult],
-    baseline_runs: list[LoadResult],
+    app_runs: list[WrkRun],
+    baseline_runs: list[WrkRun],
     missing: int,
     consultations: int,
     args: argparse.Namespace,
@@ -255,20 +264,21 @@ def print_report(
     )
     app_rate = sum(r.ok for r in app_runs) / sum(r.seconds for r in app_runs)
     baseline_rate = sum(r.ok for r in baseline_runs) / sum(r.seconds for r in baseline_runs)
-    app_all = LoadResult(0.0, latencies=[x for r in app_runs for x in r.latencies])
-    base_all = LoadResult(0.0, latencies=[x for r in baseline_runs for x in r.latencies])
     print(
-        f"\nUnder load: {args.connections} connections, gunicorn -w {args.workers}, "
-        f"{args.rounds} x {args.seconds:g} s each, alternating"
+        f"\nUnder load: wrk, {args.connections} connections, gunicorn -w {args.workers}, "
+        f"{args.rounds} x {args.seconds:g} s each, alternating (p50 and p99: each phase's, "
+        "the worst of them)"
     )
-    print(
-        f"  app       {app_rate:7.1f} deliveries/s  p50 {app_all.percentile_ms(0.5):6.1f} ms"
-        f"  p99 {app_all.percentile_ms(0.99):6.1f} ms"
-    )
-    print(
-        f"  baseline  {baseline_rate:7.1f} deliveries/s  p50 {base_all.percentile_ms(0.5):6.1f} ms"
-        f"  p99 {base_all.percentile_ms(0.99):6.1f} ms"
-    )
+    for label, runs, rate in (
+        ("app", app_runs, app_rate),
+        ("baseline", baseline_runs, baseline_rate),
+    ):
+        print(
+            f"  {label:<9} {rate:7.1f} deliveries/s  p50 {max(r.p50_ms for r in runs):6.1f} ms"
+            f"  p99 {max(r.p99_ms for r in runs):6.1f} ms"
+        )
+    if any(run.repeats for run in app_runs):
+        print("  VOID: the app was sent some deliveries twice; raise APP_REQUESTS_PER_SECOND")
     print(f"  ratio     {app_rate / baseline_rate:.3f} of the baseline (target >= {TARGET_RATIO})")
     print(
         f"  every 2xx delivery has its consultation: {'yes' if missing == 0 else 'NO'} "
