@@ -59,6 +59,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# JSON a row may lack (answers not given yet, no attendance recorded): Python's None is
+# stored as SQL NULL, never as the JSON text "null", however the row is written (the ORM's
+# flush leaves an unset column out; ``webapp.rows.insert_row`` binds every column).
+OPTIONAL_JSON = JSON(none_as_null=True)
+
+
 class ConsultationStatus(enum.StrEnum):
     """Where a consultation stands; stored as these exact lower-case strings."""
 
@@ -135,7 +141,7 @@ class PatientProfile(db.Model):
     # (``search_text_for``).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The latest answer to every questionnaire question; history is in the submissions.
-    questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
     questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the patient's latest consultation starts (one of unknown time counts from when it
     # was booked); NULL while they have none. The database keeps it, by triggers on
@@ -307,11 +313,11 @@ class Consultation(db.Model):
     title: Mapped[str | None] = mapped_column(String(300))
     attendee_phone: Mapped[str | None] = mapped_column(String(64))
     attendee_timezone: Mapped[str | None] = mapped_column(String(64))
-    booking_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    booking_answers: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     rescheduled_to_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
     # No-show flags Cal.com sent, by attendee email (guests too): {"no_show", "at"}.
-    attendance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attendance: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
     # When Cal Video reported that the consultant did not join.
     host_no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -490,7 +496,7 @@ class AuditEvent(db.Model):
     patient_profile_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_profiles.id"), index=True
     )
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
 
 
 @event.listens_for(AuditEvent, "before_update")

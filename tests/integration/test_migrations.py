@@ -331,3 +331,62 @@ def test_the_latest_booking_migration_fills_existing_patients_and_keeps_them_aft
         (3, None),
     ]
     assert "latest_booking_at" not in columns
+
+
+def test_the_optional_json_migration_turns_stored_json_null_into_sql_null(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a021")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, created_at) VALUES"
+                    " (1, 'a@example.com', CURRENT_TIMESTAMP),"
+                    " (2, 'b@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_profiles (id, user_id, search_text, questionnaire_answers,"
+                    " created_at, updated_at) VALUES"
+                    " (1, 1, '', 'null', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    """ (2, 2, '', '{"age_range": "30-39"}', CURRENT_TIMESTAMP,"""
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO consultations (patient_profile_id, cal_booking_uid, status,"
+                    " booking_answers, attendance, created_at, updated_at) VALUES"
+                    " (1, 'uid-1', 'scheduled', 'null', 'null',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    """ (2, 'uid-2', 'scheduled', '{"notes": "null"}', 'null',"""
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(revision="c5e55105a022")
+        with db.engine.begin() as connection:
+            profiles = connection.execute(
+                text(
+                    "SELECT id, CAST(questionnaire_answers AS TEXT) FROM patient_profiles"
+                    " ORDER BY id"
+                )
+            ).all()
+            consultations = connection.execute(
+                text(
+                    "SELECT cal_booking_uid, CAST(booking_answers AS TEXT),"
+                    " CAST(attendance AS TEXT) FROM consultations ORDER BY cal_booking_uid"
+                )
+            ).all()
+        db.engine.dispose()
+
+    assert [(id_, answers) for id_, answers in profiles] == [
+        (1, None),
+        (2, '{"age_range": "30-39"}'),
+    ]
+    assert [tuple(row) for row in consultations] == [
+        ("uid-1", None, None),
+        ("uid-2", '{"notes": "null"}', None),
+    ]

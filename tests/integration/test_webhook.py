@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
-from tests.conftest import fixture_body, fixture_json, post_delivery
+from tests.conftest import deliver, fixture_body, fixture_json, post_delivery
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, User, WebhookEvent
@@ -272,3 +272,21 @@ def test_overlong_free_text_is_cut_to_fit_and_an_overlong_uid_is_rejected(app, c
     response = post_delivery(client, document)
     assert response.status_code == 400
     assert response.get_json()["error"] == "booking uid is longer than 100 characters"
+
+
+def test_what_a_new_booking_does_not_know_yet_is_stored_as_sql_null(app, client):
+    answer = deliver(client, fixture_json("booking_created.json"))
+
+    with app.app_context():
+        answers_absent = db.session.scalar(
+            select(PatientProfile.questionnaire_answers.is_(None)).where(
+                PatientProfile.id == answer["patient_id"]
+            )
+        )
+        attendance_absent = db.session.scalar(
+            select(Consultation.attendance.is_(None)).where(
+                Consultation.id == answer["consultation_id"]
+            )
+        )
+    # Absent, not the JSON text "null": one absence reads one way in SQL too.
+    assert answers_absent and attendance_absent
