@@ -87,14 +87,11 @@ def signed_request(path: str, body: bytes, secret: str) -> bytes:
 
 
 @dataclass
-class LoadResult:
-    """What one load phase got back: each answer's status, latency and body."""
+class Answers:
+    """What one load phase got back: its length and each answer's status."""
 
     seconds: float
     statuses: list[int] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)
-    errors: int = 0
 
     @property
     def ok(self) -> int:
@@ -104,6 +101,25 @@ class LoadResult:
     def rate(self) -> float:
         return self.ok / self.seconds
 
+    def summary_line(self, p50_ms: float, p99_ms: float, *notes: str) -> str:
+        """The phase in a line: 2xx answers a second, latencies, other statuses, ``notes``."""
+        others = {s: self.statuses.count(s) for s in sorted(set(self.statuses)) if s >= 300}
+        return (
+            f"{self.rate:7.1f}/s  p50 {p50_ms:6.1f} ms  p99 {p99_ms:6.1f} ms  2xx {self.ok}"
+            + (f"  other {others}" if others else "")
+            + "".join(f"  {note}" for note in notes if note)
+        )
+
+
+@dataclass
+class LoadResult(Answers):
+    """What one phase of ``run_load`` got back: besides the statuses, each answer's latency
+    and body."""
+
+    latencies: list[float] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    errors: int = 0
+
     def percentile_ms(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
         if not ordered:
@@ -111,12 +127,10 @@ class LoadResult:
         return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] * 1000
 
     def summary(self) -> str:
-        others = {s: self.statuses.count(s) for s in sorted(set(self.statuses)) if s >= 300}
-        return (
-            f"{self.rate:7.1f}/s  p50 {self.percentile_ms(0.5):6.1f} ms  "
-            f"p99 {self.percentile_ms(0.99):6.1f} ms  2xx {self.ok}"
-            + (f"  other {others}" if others else "")
-            + (f"  errors {self.errors}" if self.errors else "")
+        return self.summary_line(
+            self.percentile_ms(0.5),
+            self.percentile_ms(0.99),
+            f"errors {self.errors}" if self.errors else "",
         )
 
 

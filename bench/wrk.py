@@ -18,43 +18,30 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from bench.serving import Answers
+
 SCRIPT = Path(__file__).with_name("wrk_requests.lua")
 THREADS = 2
 
 
-@dataclass
-class WrkRun:
-    """What one wrk phase got back: the answers' statuses and consultation ids, wrk's
-    latency percentiles, and how many requests had to be sent again for want of new ones."""
+@dataclass(kw_only=True)
+class WrkRun(Answers):
+    """What one wrk phase got back: besides the statuses, the answers' consultation ids,
+    wrk's latency percentiles, and how many requests it had to send again for want of new
+    ones (which makes the phase void)."""
 
-    seconds: float
     requests: int
     p50_ms: float
     p99_ms: float
-    statuses: list[int] = field(default_factory=list)
     # Beside each status: the answer's consultation id, ``None`` when it names none.
     consultation_ids: list[int | None] = field(default_factory=list)
     repeats: int = 0
 
-    @property
-    def ok(self) -> int:
-        return sum(200 <= status < 300 for status in self.statuses)
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds
-
     def summary(self) -> str:
-        others = {s: self.statuses.count(s) for s in sorted(set(self.statuses)) if s >= 300}
-        return (
-            f"{self.rate:7.1f}/s  p50 {self.p50_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  "
-            f"2xx {self.ok}"
-            + (f"  other {others}" if others else "")
-            + (
-                f"  REPEATED {self.repeats} (void: too few requests written)"
-                if self.repeats
-                else ""
-            )
+        return self.summary_line(
+            self.p50_ms,
+            self.p99_ms,
+            f"VOID: {self.repeats} requests sent twice" if self.repeats else "",
         )
 
 
