@@ -1,4 +1,5 @@
-"""Simultaneous deliveries on real threads: exactly one patient and booking, never a 500."""
+"""Simultaneous deliveries on real threads: exactly one patient and booking, never a 500;
+answers sent while their booking is applied still reach its patient."""
 
 from __future__ import annotations
 
@@ -8,9 +9,25 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import fixture_body, fixture_json, post_delivery
+from tests.conftest import (
+    FIXTURE_BOOKING_UID,
+    TYPED_IDENTITY,
+    booking_document,
+    deliver,
+    fixture_body,
+    fixture_json,
+    post_delivery,
+    submit,
+    valid_answers,
+)
 from webapp.extensions import db
-from webapp.models import Consultation, PatientProfile, User, WebhookEvent
+from webapp.models import (
+    Consultation,
+    PatientProfile,
+    QuestionnaireSubmission,
+    User,
+    WebhookEvent,
+)
 
 N = 8
 JOIN_TIMEOUT = 120
@@ -129,3 +146,56 @@ def test_eight_bookings_at_once_by_one_new_patient_make_one_patient(app):
             f"ConcurrentBooking{index:06d}" for index in range(N)
         }
         assert set(db.session.scalars(select(WebhookEvent.status))) == {"processed"}
+
+
+def test_answers_sent_while_their_booking_is_being_applied_still_reach_its_patient(
+    app, monkeypatch
+):
+    """The delivery has looked for pending answers and not committed yet when the last step
+    of the questionnaire arrives: the answers must not stay pending beside their booking."""
+    from webapp.questionnaire import submissions
+
+    probed, release = threading.Event(), threading.Event()
+    looked_up = submissions.found_objects
+
+    def pause_after_the_delivery_looked(ids, objects, parameters):
+        found = looked_up(ids, objects, parameters)
+        if ids is submissions.PENDING_ANSWER_IDS and threading.current_thread() is delivery:
+            probed.set()
+            release.wait(timeout=JOIN_TIMEOUT)
+        return found
+
+    monkeypatch.setattr(submissions, "found_objects", pause_after_the_delivery_looked)
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, action) -> None:
+        try:
+            outcomes[name] = action(app.test_client())
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            outcomes[name] = exc
+
+    delivery = threading.Thread(
+        target=run, args=("delivery", lambda client: deliver(client, booking_document()))
+    )
+    answers = threading.Thread(
+        target=run,
+        args=(
+            "answers",
+            lambda client: submit(client, FIXTURE_BOOKING_UID, valid_answers(**TYPED_IDENTITY)),
+        ),
+    )
+    delivery.start()
+    assert probed.wait(timeout=30), "the delivery never looked for pending answers"
+    answers.start()
+    answers.join(timeout=1.0)  # were it not held back, the last step would be done by now
+    release.set()
+    delivery.join(timeout=JOIN_TIMEOUT)
+    answers.join(timeout=JOIN_TIMEOUT)
+
+    assert not delivery.is_alive() and not answers.is_alive()
+    assert outcomes["answers"].status_code == 302, outcomes["answers"]
+    patient_id = outcomes["delivery"]["patient_id"]
+    with app.app_context():
+        submission = db.session.scalar(select(QuestionnaireSubmission))
+        assert submission.patient_profile_id == patient_id
+        assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None

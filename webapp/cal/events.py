@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.booking_lock import taking_booking_lock
 from webapp.cal.payload import Booking
 from webapp.extensions import db
 from webapp.models import (
@@ -287,9 +288,10 @@ def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetim
 def _locked_consultations(uid: str) -> list[Consultation]:
     """Every consultation of a booking uid (one per seat holder in a seated event), oldest
     first, with its patient and the patient's user, locked for this transaction where
-    supported (the consultations' rows only). A new booking's lookup finds no ids and
-    loads nothing (``found_objects``)."""
-    return found_objects(SEAT_IDS, SEATS, {"uid": uid})
+    supported (the consultations' rows, and the booking itself: ``webapp.booking_lock``).
+    A new booking's lookup finds no ids and loads nothing (``found_objects``)."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    return found_objects(LOCKED_SEAT_IDS if postgresql else SEAT_IDS, SEATS, {"uid": uid})
 
 
 # Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
@@ -300,6 +302,8 @@ SEAT_IDS = (
     .order_by(_consultations.c.id)
     .with_for_update()
 )
+# On PostgreSQL the same lookup takes the booking's lock first, in the same round trip.
+LOCKED_SEAT_IDS = SEAT_IDS.where(taking_booking_lock(bindparam("uid")))
 SEATS = (
     select(Consultation)
     .where(Consultation.id.in_(bindparam("ids", expanding=True)))

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 
+from webapp.booking_lock import lock_booking
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
@@ -44,6 +45,7 @@ def submit_questionnaire(
     """
     patient, consultation = access.patient, access.consultation
     if patient is None and access.booking_uid:
+        lock_booking(access.booking_uid)  # a delivery of this booking now waits, or is done
         consultation = consultation_of(access.booking_uid)
         patient = consultation.patient if consultation else None
     submission = QuestionnaireSubmission(

@@ -1,0 +1,43 @@
+"""One booking at a time: the lock a Cal.com delivery and the questionnaire sent from a
+booking's link both take on the booking's uid.
+
+A delivery looks for answers sent before its booking arrived (``attach_pending_answers``);
+answers sent before the booking arrives look for the booking, then wait pending. Run at
+once, each could read before the other commits and miss it, leaving the answers pending
+although their booking is there. On PostgreSQL both first take a lock on the uid that lasts
+until their transaction ends, so the later one waits for the earlier to commit and then
+sees its rows. SQLite needs no lock: its writers take the whole database before they read
+(``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, func, literal, select
+
+from webapp.extensions import db
+
+# The class of PostgreSQL advisory locks that stand for booking uids; the lock's other key
+# is the uid's hash (two uids sharing a hash only wait for each other).
+BOOKING_LOCKS = 7201
+
+
+def booking_lock(uid: Any) -> ColumnElement[Any]:
+    """The SQL that takes the lock on ``uid`` (a value or a bound parameter) until the
+    transaction ends; PostgreSQL only."""
+    return func.pg_advisory_xact_lock(literal(BOOKING_LOCKS, Integer), func.hashtext(uid))
+
+
+def taking_booking_lock(uid: Any) -> ColumnElement[bool]:
+    """A condition, always true, that takes the lock on ``uid`` as its statement starts
+    (PostgreSQL evaluates it once, before reading any row): for a lookup of the booking
+    that should not cost a round trip of its own. PostgreSQL only."""
+    return select(booking_lock(uid)).scalar_subquery().is_not(None)
+
+
+def lock_booking(uid: str) -> None:
+    """Take the lock on booking ``uid`` now, until the transaction ends (on PostgreSQL;
+    elsewhere there is nothing to take)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(booking_lock(uid)))
