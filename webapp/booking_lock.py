@@ -6,8 +6,10 @@ answers sent before the booking arrives look for the booking, then wait pending.
 once, each could read before the other commits and miss it, leaving the answers pending
 although their booking is there. On PostgreSQL both first take a lock on the uid that lasts
 until their transaction ends, so the later one waits for the earlier to commit and then
-sees its rows. SQLite needs no lock: its writers take the whole database before they read
-(``BEGIN IMMEDIATE``).
+sees its rows, in any statement that starts after the lock is taken (a statement sees what
+was committed when it started, so the one that waited for the lock must not be the one that
+looks for the other's rows). SQLite needs no lock: its writers take the whole database
+before they read (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
