@@ -26,6 +26,15 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+def insert_users(connection, *emails: str) -> None:
+    """Users 1, 2, ... with these emails, written in SQL: the schema under test may be behind
+    the models."""
+    connection.execute(
+        text("INSERT INTO users (id, email, created_at) VALUES (:id, :email, CURRENT_TIMESTAMP)"),
+        [{"id": number, "email": email} for number, email in enumerate(emails, 1)],
+    )
+
+
 def test_upgrade_on_an_empty_database_matches_the_models(empty_database_url, tmp_path):
     app = create_app(app_settings(empty_database_url, tmp_path))
     with app.app_context():
@@ -79,12 +88,7 @@ def test_the_search_text_migration_fills_existing_patients(empty_database_url, t
     with app.app_context():
         upgrade(revision="a06810799689")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) "
-                    "VALUES (1, 'ozge@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "ozge@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, name, email, phone, created_at, "
@@ -149,13 +153,7 @@ def test_the_country_migration_takes_the_country_from_earlier_answers(empty_data
     with app.app_context():
         upgrade(revision="c5e55105a001")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) VALUES "
-                    "(1, 'a@example.com', CURRENT_TIMESTAMP), "
-                    "(2, 'b@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "a@example.com", "b@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, search_text, questionnaire_answers,"
@@ -182,13 +180,7 @@ def test_the_folded_search_migration_refolds_every_patient_and_indexes_on_postgr
     with app.app_context():
         upgrade(revision="c5e55105a015")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) VALUES "
-                    "(1, 'hans@example.com', CURRENT_TIMESTAMP), "
-                    "(2, 'ayse@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "hans@example.com", "ayse@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, name, email, phone, city, country,"
@@ -229,12 +221,7 @@ def test_the_search_index_migration_indexes_existing_patients_on_sqlite(
     with app.app_context():
         upgrade(revision="c5e55105a018")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) VALUES "
-                    "(1, 'hans@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "hans@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, name, search_text, created_at,"
@@ -273,14 +260,7 @@ def test_the_latest_booking_migration_fills_existing_patients_and_keeps_them_aft
     with app.app_context():
         upgrade(revision="c5e55105a019")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) VALUES"
-                    " (1, 'a@example.com', CURRENT_TIMESTAMP),"
-                    " (2, 'b@example.com', CURRENT_TIMESTAMP),"
-                    " (3, 'c@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "a@example.com", "b@example.com", "c@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, search_text, created_at,"
@@ -340,13 +320,7 @@ def test_the_optional_json_migration_turns_stored_json_null_into_sql_null(
     with app.app_context():
         upgrade(revision="c5e55105a021")
         with db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO users (id, email, created_at) VALUES"
-                    " (1, 'a@example.com', CURRENT_TIMESTAMP),"
-                    " (2, 'b@example.com', CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_users(connection, "a@example.com", "b@example.com")
             connection.execute(
                 text(
                     "INSERT INTO patient_profiles (id, user_id, search_text, questionnaire_answers,"
