@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     BindParameter,
     Column,
+    CompoundSelect,
     Connection,
     Insert,
     Select,
@@ -104,10 +105,13 @@ def insert_with_parent(parent: P, child: T, foreign_key: str) -> tuple[P, T]:
     return parent, child
 
 
-def found_objects(ids: Select[Any], objects: Select[Any], parameters: dict[str, Any]) -> list[Any]:
-    """The mapped objects whose ids ``ids`` (a Core select of one column) finds with
-    ``parameters``, loaded by ``objects`` (an ORM select taking them as the expanding
-    parameter ``ids``) in its order; an empty list when ``ids`` finds none.
+def found_objects(
+    ids: Select[Any] | CompoundSelect, objects: Select[Any], parameters: dict[str, Any]
+) -> list[Any]:
+    """The mapped objects whose ids ``ids`` (a Core select of one column, or a union of
+    such selects) finds with ``parameters``, loaded by ``objects`` (an ORM select taking
+    them as the expanding parameter ``ids``) in its order; an empty list when ``ids``
+    finds none.
 
     A lookup that finds nothing then costs one light statement, with no ORM load and one
     column to read; one that finds rows costs a second statement. Any lock is ``ids``'s to

@@ -10,7 +10,7 @@ from tests.conftest import booking_document, count, deliver, post_delivery
 from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, User
 from webapp.patients.contact import ContactDetails, normalise_phone
-from webapp.patients.matching import create_patient, find_or_create_patient
+from webapp.patients.matching import CANDIDATE_IDS, create_patient, find_or_create_patient
 
 OLIVER_EMAIL = "oliver.bennett@example.co.uk"
 OLIVER_PHONE = "+447700900123"
@@ -502,3 +502,40 @@ def test_a_national_number_without_a_clinic_region_is_kept_as_typed(app, client)
 
     with app.app_context():
         assert db.session.get(PatientProfile, answer["patient_id"]).phone == "07700 900456"
+
+
+# --- Cost that does not grow with the clinic ----------------------------------------------------
+
+
+def full_scans(statement: Any, parameters: dict[str, Any]) -> list[str]:
+    """The steps of ``statement``'s plan that read a whole table (or a whole index) instead
+    of looking rows up: on PostgreSQL with sequential scans priced out, so that a plan
+    can only avoid them where an index answers; on SQLite, its ``SCAN`` steps."""
+    connection = db.session.connection()
+    compiled = statement.compile(connection)
+    values = compiled.construct_params(parameters)
+    if connection.dialect.name == "sqlite":
+        positional = tuple(values[name] for name in compiled.positiontup)
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", positional).all()
+        return [row.detail for row in plan if row.detail.startswith("SCAN ")]
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    (plan,) = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", values).scalar()
+    steps, scans = [plan["Plan"]], []
+    while steps:
+        step = steps.pop()
+        steps.extend(step.get("Plans", []))
+        reads_a_table = "Relation Name" in step and step["Node Type"] != "Bitmap Heap Scan"
+        if reads_a_table and "Index Cond" not in step:
+            scans.append(f"{step['Node Type']} on {step['Relation Name']}")
+    return scans
+
+
+def test_a_bookings_patient_is_looked_up_through_indexes_not_by_reading_every_patient(app):
+    # Joined by OR in one WHERE, the email of the patient's user, the profile's email and
+    # its phone made PostgreSQL read every patient: each delivery grew slower with the
+    # clinic (1.6 ms of the database's time at 1,000 patients, 3.6 ms at 10,000).
+    with app.app_context():
+        create_patient(details(OLIVER_EMAIL, OLIVER_PHONE, name="Oliver Bennett"))
+
+        assert full_scans(CANDIDATE_IDS, {"email": OLIVER_EMAIL, "phone": OLIVER_PHONE}) == []
+        assert full_scans(CANDIDATE_IDS, {"email": None, "phone": OLIVER_PHONE}) == []
