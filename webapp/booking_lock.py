@@ -8,8 +8,11 @@ although their booking is there. On PostgreSQL both first take a lock on the uid
 until their transaction ends, so the later one waits for the earlier to commit and then
 sees its rows, in any statement that starts after the lock is taken (a statement sees what
 was committed when it started, so the one that waited for the lock must not be the one that
-looks for the other's rows). SQLite needs no lock: its writers take the whole database
-before they read (``BEGIN IMMEDIATE``).
+looks for the other's rows). A delivery takes it with its event's insert
+(``webapp.cal.deliveries``), so that the one statement in which it then looks up the
+booking's consultations, patient and pending answers sees them all; a replay or a reconcile
+takes it first with ``lock_booking``. SQLite needs no lock: its writers take the whole
+database before they read (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ def booking_lock(uid: Any) -> ColumnElement[Any]:
 
 
 def taking_booking_lock(uid: Any) -> ColumnElement[bool]:
-    """A condition, always true, that takes the lock on ``uid`` as its statement starts
-    (PostgreSQL evaluates it once, before reading any row): for a lookup of the booking
-    that should not cost a round trip of its own. PostgreSQL only."""
+    """A condition, true once it took the lock on ``uid`` (false, taking none, when ``uid``
+    is NULL), evaluated once per statement: in a lookup's WHERE before any row is read, or
+    returned with an inserted row; for a statement that should take the lock without a
+    round trip of its own. PostgreSQL only."""
     return select(booking_lock(uid)).scalar_subquery().is_not(None)
 
 

@@ -7,8 +7,9 @@ object as if it had been loaded: the same mapper events run (so ``PatientProfile
 ``search_text`` is filled by its own hook), column defaults apply, and an object whose
 insert a rollback undid (of its savepoint or of the whole transaction) leaves the session,
 as an ORM-inserted one would. ``found_objects`` looks rows up by their ids first, so that a
-lookup which finds nothing, as most of a new booking's do, loads nothing through the ORM.
-Functions here insert and read; the caller owns the transaction.
+lookup which finds nothing, as most of a new booking's do, loads nothing through the ORM;
+``found_ids`` sends several such lookups in one round trip on PostgreSQL, and ``loaded``
+loads what they found. Functions here insert and read; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -105,23 +107,54 @@ def insert_with_parent(parent: P, child: T, foreign_key: str) -> tuple[P, T]:
     return parent, child
 
 
-def found_objects(
-    ids: Select[Any] | CompoundSelect, objects: Select[Any], parameters: dict[str, Any]
-) -> list[Any]:
-    """The mapped objects whose ids ``ids`` (a Core select of one column, or a union of
-    such selects) finds with ``parameters``, loaded by ``objects`` (an ORM select taking
-    them as the expanding parameter ``ids``) in its order; an empty list when ``ids``
-    finds none.
+IdLookup = Select[Any] | CompoundSelect
+"""A Core select of one column of ids (or a union of such selects)."""
+
+
+def found_objects(ids: IdLookup, objects: Select[Any], parameters: dict[str, Any]) -> list[Any]:
+    """The mapped objects whose ids ``ids`` finds with ``parameters``, loaded by
+    ``objects`` (``loaded``); an empty list when ``ids`` finds none.
 
     A lookup that finds nothing then costs one light statement, with no ORM load and one
     column to read; one that finds rows costs a second statement. Any lock is ``ids``'s to
     take (``FOR UPDATE``): the rows are locked before they are loaded. Pending changes are
     flushed first, as the ORM's autoflush would.
     """
-    found = _flushed_connection().execute(ids, parameters).scalars().all()
-    if not found:
+    return loaded(objects, _flushed_connection().execute(ids, parameters).scalars().all())
+
+
+def found_ids(lookups: Sequence[IdLookup], parameters: dict[str, Any]) -> list[list[int]]:
+    """The ids each of ``lookups`` finds with ``parameters`` (one set for all: a name
+    means the same in each), in the lookups' order, as ``found_objects`` looks them up
+    before loading anything.
+
+    On PostgreSQL every lookup is an ``ARRAY(...)`` of one statement, so several cost one
+    round trip; elsewhere each is a statement of its own. Locks are the lookups' own
+    (``FOR UPDATE``); all the lookups read what was committed when that one statement
+    started. Pending changes are flushed first.
+    """
+    connection = _flushed_connection()
+    if connection.dialect.name != "postgresql":
+        return [list(connection.execute(ids, parameters).scalars()) for ids in lookups]
+    key = tuple(lookups)
+    statement = _lookups.get(key)
+    if statement is None:
+        arrays = (func.array(ids.scalar_subquery()) for ids in lookups)
+        statement = _lookups[key] = select(*arrays)
+    return [list(ids) for ids in connection.execute(statement, parameters).one()]
+
+
+# The one-statement form of each combination ``found_ids`` was given, built once.
+_lookups: dict[tuple[IdLookup, ...], Select[Any]] = {}
+
+
+def loaded(objects: Select[Any], ids: Sequence[int]) -> list[Any]:
+    """The mapped objects with ``ids`` (found by an id lookup), loaded by ``objects`` (an
+    ORM select taking them as the expanding parameter ``ids``) in its order; no statement
+    when there are none."""
+    if not ids:
         return []
-    return list(db.session.scalars(objects, {"ids": found}).unique())
+    return list(db.session.scalars(objects, {"ids": list(ids)}).unique())
 
 
 def _flushed_connection() -> Connection:

@@ -153,37 +153,23 @@ def test_answers_sent_while_their_booking_is_being_applied_still_reach_its_patie
 ):
     """The delivery has looked for pending answers and not committed yet when the last step
     of the questionnaire arrives: the answers must not stay pending beside their booking."""
+    from webapp.cal import events
     from webapp.questionnaire import submissions
 
     probed, release = threading.Event(), threading.Event()
-    looked_up = submissions.found_objects
+    looked_up = events.found_ids
 
-    def pause_after_the_delivery_looked(ids, objects, parameters):
-        found = looked_up(ids, objects, parameters)
-        if ids is submissions.PENDING_ANSWER_IDS and threading.current_thread() is delivery:
+    def pause_after_the_delivery_looked(lookups, parameters):
+        found = looked_up(lookups, parameters)
+        looked_for_answers = submissions.PENDING_ANSWER_IDS_OF_BOOKING in lookups
+        if looked_for_answers and threading.current_thread() is delivery:
             probed.set()
             release.wait(timeout=JOIN_TIMEOUT)
         return found
 
-    monkeypatch.setattr(submissions, "found_objects", pause_after_the_delivery_looked)
+    monkeypatch.setattr(events, "found_ids", pause_after_the_delivery_looked)
     outcomes: dict[str, Any] = {}
-
-    def run(name: str, action) -> None:
-        try:
-            outcomes[name] = action(app.test_client())
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            outcomes[name] = exc
-
-    delivery = threading.Thread(
-        target=run, args=("delivery", lambda client: deliver(client, booking_document()))
-    )
-    answers = threading.Thread(
-        target=run,
-        args=(
-            "answers",
-            lambda client: submit(client, FIXTURE_BOOKING_UID, valid_answers(**TYPED_IDENTITY)),
-        ),
-    )
+    delivery, answers = delivery_and_answers(app, outcomes)
     delivery.start()
     assert probed.wait(timeout=30), "the delivery never looked for pending answers"
     answers.start()
@@ -199,3 +185,64 @@ def test_answers_sent_while_their_booking_is_being_applied_still_reach_its_patie
         submission = db.session.scalar(select(QuestionnaireSubmission))
         assert submission.patient_profile_id == patient_id
         assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None
+
+
+def test_a_delivery_arriving_while_answers_are_being_sent_gives_them_to_its_patient(
+    app, monkeypatch
+):
+    """The last step of the questionnaire holds the booking's lock, its answers written and
+    not committed, when the booking's delivery arrives: the delivery waits, and what it
+    looks up afterwards must see those answers (a statement that waited for the lock
+    itself would read what was committed before it, and leave them pending)."""
+    from webapp.questionnaire import submissions
+
+    written, release = threading.Event(), threading.Event()
+    attach = submissions.attach_pending_answers
+
+    def pause_with_the_answers_written(*consultations, **found):
+        attach(*consultations, **found)
+        if threading.current_thread() is answers:
+            db.session.flush()
+            written.set()
+            release.wait(timeout=JOIN_TIMEOUT)
+
+    monkeypatch.setattr(submissions, "attach_pending_answers", pause_with_the_answers_written)
+    outcomes: dict[str, Any] = {}
+    delivery, answers = delivery_and_answers(app, outcomes)
+    answers.start()
+    assert written.wait(timeout=30), "the answers were never written"
+    delivery.start()
+    delivery.join(timeout=1.0)  # were it not held back, the delivery would be done by now
+    release.set()
+    answers.join(timeout=JOIN_TIMEOUT)
+    delivery.join(timeout=JOIN_TIMEOUT)
+
+    assert not delivery.is_alive() and not answers.is_alive()
+    assert outcomes["answers"].status_code == 302, outcomes["answers"]
+    patient_id = outcomes["delivery"]["patient_id"]
+    with app.app_context():
+        submission = db.session.scalar(select(QuestionnaireSubmission))
+        assert submission.patient_profile_id == patient_id
+        assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None
+
+
+def delivery_and_answers(
+    app: Flask, outcomes: dict[str, Any]
+) -> tuple[threading.Thread, threading.Thread]:
+    """Two threads, not started: one delivers the fixture's booking, the other sends the
+    questionnaire's answers from that booking's link; each leaves its answer (or the
+    exception it raised) in ``outcomes`` under "delivery" or "answers"."""
+
+    def run(name: str, action) -> None:
+        try:
+            outcomes[name] = action(app.test_client())
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            outcomes[name] = exc
+
+    def send_answers(client):
+        return submit(client, FIXTURE_BOOKING_UID, valid_answers(**TYPED_IDENTITY))
+
+    delivery = threading.Thread(
+        target=run, args=("delivery", lambda client: deliver(client, booking_document()))
+    )
+    return delivery, threading.Thread(target=run, args=("answers", send_answers))

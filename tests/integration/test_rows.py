@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models import PatientProfile, User, search_text_for
 from webapp.patients.contact import ContactDetails, normalise_phone
 from webapp.patients.matching import CANDIDATE_IDS, CANDIDATES, create_patient
-from webapp.rows import INSERTED_KEY, found_objects, insert_row
+from webapp.rows import INSERTED_KEY, found_ids, found_objects, insert_row, loaded
 
 
 def details(email: str, name: str = "Özge Yıldız") -> ContactDetails:
@@ -122,3 +122,24 @@ def test_a_lookup_loads_what_its_ids_find_in_order_after_flushing_pending_change
         assert found[0] is first
         assert all("user" in inspect(patient).dict for patient in found)  # loaded, no query
         assert [statement.split()[0] for statement in sent] == ["UPDATE", "SELECT", "SELECT"]
+
+
+def test_several_lookups_find_their_ids_in_one_round_trip_on_postgresql(app):
+    phone = "+4915112345678"
+    with app.app_context():
+        ids = [create_patient(details(f"{name}@example.com")).id for name in ("a", "b", "c")]
+        db.session.commit()
+        db.session.get(PatientProfile, ids[1]).phone = phone  # not flushed yet: must be seen
+        newest_first = select(PatientProfile.id).order_by(PatientProfile.id.desc())
+        none = select(PatientProfile.id).where(PatientProfile.id < 0)
+
+        with statements_sent(app) as sent:
+            found = found_ids(
+                (CANDIDATE_IDS, newest_first, none), {"email": "a@example.com", "phone": phone}
+            )
+
+        assert found == [ids[:2], ids[::-1], []]
+        lookups = [statement for statement in sent if statement.startswith("SELECT")]
+        assert len(lookups) == (1 if db.engine.dialect.name == "postgresql" else 3), sent
+        assert [patient.id for patient in loaded(CANDIDATES, found[0])] == ids[:2]
+        assert loaded(CANDIDATES, []) == []

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.booking_lock import lock_booking, taking_booking_lock
 from webapp.cal.events import (
     REPEATABLE_TRIGGERS,
     AppliedBooking,
@@ -72,7 +73,9 @@ def receive_delivery(body: bytes) -> Outcome:
 
     The event is inserted with ``ON CONFLICT DO NOTHING`` on its unique body hash, so two
     identical deliveries at once are told apart without a savepoint: the second waits for
-    the first to commit, inserts nothing and is answered as its duplicate.
+    the first to commit, inserts nothing and is answered as its duplicate. On PostgreSQL
+    the same statement takes the lock of the booking the delivery acts on
+    (``webapp.booking_lock``), so that applying it needs no round trip for that.
     """
     digest = hashlib.sha256(body).hexdigest()
     try:
@@ -85,14 +88,17 @@ def receive_delivery(body: bytes) -> Outcome:
         if original is None:
             raise LookupError(f"event with body hash {digest} conflicted but cannot be read")
         return _repeat_outcome(original)
-    return process_event(event, delivery)
+    return process_event(event, delivery, booking_locked=True)
 
 
-def process_event(event: WebhookEvent, delivery: Delivery | None = None) -> Outcome:
+def process_event(
+    event: WebhookEvent, delivery: Delivery | None = None, *, booking_locked: bool = False
+) -> Outcome:
     """Apply a stored event (again), recording its status; idempotent, used by replay too.
 
     ``delivery`` is the event's body already read (by ``receive_delivery``); it is read
-    from the stored body when not given.
+    from the stored body when not given. The booking's lock is taken before the booking
+    is applied, unless ``booking_locked`` says the event's insert took it.
     """
     if delivery is None:
         try:
@@ -126,6 +132,8 @@ def process_event(event: WebhookEvent, delivery: Delivery | None = None) -> Outc
         return _finish(event, EventStatus.REJECTED, str(exc))
 
     at = event_time(booking, event.received_at)
+    if not booking_locked:
+        lock_booking(booking.uid)
     try:
         applied = retry_on_conflict(
             lambda: apply_booking(booking, details, at), f"cal event {event.id}"
@@ -174,7 +182,13 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
     if delivery is not None:
         values |= _envelope_columns(delivery)
     connection = db.session.connection()
-    event_id = connection.execute(_new_event_statement(connection.dialect.name), values).scalar()
+    parameters = values
+    if connection.dialect.name == "postgresql":
+        acted_on = delivery is not None and is_acted_on(delivery.trigger)
+        parameters = values | {"lock_uid": delivery.booking_uid if acted_on else None}
+    event_id = connection.execute(
+        _new_event_statement(connection.dialect.name), parameters
+    ).scalar()
     if event_id is None:
         return None
     event = WebhookEvent(id=event_id, **values)
@@ -185,16 +199,21 @@ def _store_event(body: bytes, digest: str, delivery: Delivery | None) -> Webhook
 
 def _new_event_statement(dialect: str) -> Insert:
     """``INSERT INTO webhook_events ... ON CONFLICT (body_sha256) DO NOTHING RETURNING id``
-    in ``dialect``'s words, built once per dialect so that its cache key is too."""
+    in ``dialect``'s words, built once per dialect so that its cache key is too. On
+    PostgreSQL the inserted row also takes the lock of the booking bound as ``lock_uid``
+    (none when it is NULL); a delivery that inserts nothing takes no lock."""
     statement = _NEW_EVENT.get(dialect)
     if statement is None:
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         table = WebhookEvent.__table__
-        statement = _NEW_EVENT[dialect] = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=[table.c.body_sha256])
-            .returning(table.c.id)
-        )
+        if dialect == "postgresql":
+            returned = (table.c.id, taking_booking_lock(bindparam("lock_uid")))
+            insert = postgresql_insert(table)
+        else:
+            returned = (table.c.id,)
+            insert = sqlite_insert(table)
+        statement = _NEW_EVENT[dialect] = insert.on_conflict_do_nothing(
+            index_elements=[table.c.body_sha256]
+        ).returning(*returned)
     return statement
 
 

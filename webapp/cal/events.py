@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,9 +26,17 @@ from webapp.models import (
     PatientProfile,
 )
 from webapp.patients.contact import ContactDetails
-from webapp.patients.matching import fill_missing_details, find_or_create_patient
-from webapp.questionnaire.submissions import attach_pending_answers
-from webapp.rows import found_objects, insert_row
+from webapp.patients.matching import (
+    CANDIDATE_IDS,
+    candidate_parameters,
+    fill_missing_details,
+    find_or_create_patient,
+)
+from webapp.questionnaire.submissions import (
+    PENDING_ANSWER_IDS_OF_BOOKING,
+    attach_pending_answers,
+)
+from webapp.rows import found_ids, found_objects, insert_row, loaded
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -128,15 +137,26 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     questionnaire answers sent from the booking's link before it arrived then attach to
     that patient.
 
+    The caller takes the booking's lock (``webapp.booking_lock``) before it calls this, in
+    a statement of its own or with the delivery's event: the booking's consultations, its
+    patient's candidates and its pending answers are then looked up together, in one round
+    trip on PostgreSQL (``rows.found_ids``), and that statement sees all that the lock's
+    earlier holders committed. (The consultations' lookup takes the lock too, for a caller
+    that did not: it then waits there, and could miss answers sent during the wait.)
+
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
     patient or booking first (the caller retries in a fresh savepoint), and
     ``UnknownBookingError`` for an attendance update of a booking we do not have.
     """
-    seats = _locked_consultations(booking.uid)
     if booking.trigger in ATTENDANCE_TRIGGERS:
-        return apply_attendance(booking, seats, at)
+        return apply_attendance(booking, _locked_consultations(booking.uid), at)
     if details is None:
         raise ValueError(f"{booking.trigger} needs the patient's contact details")
+    seat_ids, candidate_ids, pending_ids = found_ids(
+        (_seat_ids_locking(), CANDIDATE_IDS, PENDING_ANSWER_IDS_OF_BOOKING),
+        {"uid": booking.uid, **candidate_parameters(details)},
+    )
+    seats = loaded(SEATS, seat_ids)
     status = TRIGGER_STATUS[booking.trigger]
     named = _seats_named(booking, seats)
     if named:
@@ -156,7 +176,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         patient = existing.patient
         fill_missing_details(patient, details)
     else:
-        match = find_or_create_patient(details)
+        match = find_or_create_patient(details, candidate_ids)
         patient, patient_created = match.patient, match.created
 
     consultation_created = consultation is None
@@ -185,7 +205,10 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
         replaced.rescheduled_to = consultation
     db.session.flush()
-    attach_pending_answers(*(c for c in (replaced, consultation) if c is not None))
+    if replaced is None:
+        attach_pending_answers(consultation, pending_ids=pending_ids)
+    else:  # the replaced booking's answers too, looked up once its lock is held
+        attach_pending_answers(replaced, consultation)
     return AppliedBooking(consultation, patient, patient_created, consultation_created)
 
 
@@ -290,8 +313,14 @@ def _locked_consultations(uid: str) -> list[Consultation]:
     first, with its patient and the patient's user, locked for this transaction where
     supported (the consultations' rows, and the booking itself: ``webapp.booking_lock``).
     A new booking's lookup finds no ids and loads nothing (``found_objects``)."""
+    return found_objects(_seat_ids_locking(), SEATS, {"uid": uid})
+
+
+def _seat_ids_locking() -> Select[Any]:
+    """The lookup of a booking's consultations' ids (its uid bound as ``uid``) that locks
+    their rows and, on PostgreSQL, the booking itself."""
     postgresql = db.session.get_bind().dialect.name == "postgresql"
-    return found_objects(LOCKED_SEAT_IDS if postgresql else SEAT_IDS, SEATS, {"uid": uid})
+    return LOCKED_SEAT_IDS if postgresql else SEAT_IDS
 
 
 # Built once, so that every delivery reuses their cache keys as well as their compiled SQL.

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.booking_lock import lock_booking
 from webapp.cal.api import CalApi, CalApiError
 from webapp.cal.events import apply_booking, event_time, names_a_patient
 from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, parse_time
@@ -439,6 +440,7 @@ def _apply_all(
             # Its replacement cannot be read: at least record it as called off.
             booking = {key: value for key, value in booking.items() if key != "rescheduledToUid"}
         try:
+            lock_booking(uid)  # before its consultations are read (``apply_booking``)
             events = bookings_from_api(booking, now) + seats_left(booking, _consultations(uid))
             for event in events:
                 details = None

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from webapp.extensions import db
 from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
-from webapp.rows import found_objects, insert_with_parent
+from webapp.rows import found_objects, insert_with_parent, loaded
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class PatientMatch:
     rule: str  # "email", "phone", "merged", "new" or "new-possible-duplicate"
 
 
-def find_or_create_patient(details: ContactDetails) -> PatientMatch:
+def find_or_create_patient(
+    details: ContactDetails, candidate_ids: list[int] | None = None
+) -> PatientMatch:
     """Return the patient these details belong to, creating User and profile if needed.
 
     Rules, in order: (1) the same normalised email is that patient; (2) the same phone is
@@ -43,12 +45,19 @@ def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     as a possible duplicate of that patient, unless a consultant said they are different
     people (``pair_dismissed``) or the two are flagged already.
 
+    ``candidate_ids`` is what ``CANDIDATE_IDS`` found with ``candidate_parameters``, when
+    the caller looked it up together with its own lookups (``rows.found_ids``); without
+    it the candidates are looked up here.
+
     A matched profile's changes are flushed; a new patient is inserted at once
     (``create_patient``). A concurrent insert of the same email raises ``IntegrityError``;
     the caller rolls back its savepoint and calls again, which then finds the other's
     patient.
     """
-    candidates = _candidates(details)
+    if candidate_ids is None:
+        candidates = _candidates(details)
+    else:
+        candidates = loaded(CANDIDATES, candidate_ids)
     current = [c for c in candidates if c.merged_into_id is None]
     if details.email:
         patient = next((c for c in current if c.user.email == details.email), None)
@@ -145,12 +154,16 @@ def _candidates(details: ContactDetails) -> list[PatientProfile]:
     """The patients whose user or profile has the details' email or whose profile has
     their phone, merged-away records included, oldest first, users loaded: their ids in
     one query, then, when there are any, the patients (``found_objects``)."""
-    email = details.email
-    phone = details.phone.e164 if details.phone else None
-    if not email and not phone:
+    parameters = candidate_parameters(details)
+    if not any(parameters.values()):
         return []
-    # A missing email or phone is bound as NULL, which equals nothing.
-    return found_objects(CANDIDATE_IDS, CANDIDATES, {"email": email, "phone": phone})
+    return found_objects(CANDIDATE_IDS, CANDIDATES, parameters)
+
+
+def candidate_parameters(details: ContactDetails) -> dict[str, str | None]:
+    """What ``CANDIDATE_IDS`` looks for: the details' email and phone (a missing one is
+    bound as NULL, which equals nothing)."""
+    return {"email": details.email, "phone": details.phone.e164 if details.phone else None}
 
 
 # Built once, so that every delivery reuses their cache keys as well as their compiled SQL.

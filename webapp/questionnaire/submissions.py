@@ -29,7 +29,7 @@ from webapp.patients.contact import ContactDetails
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
 from webapp.questionnaire.photos import attach_submission_photos
 from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS, MULTIPLE_CHOICE_FIELDS
-from webapp.rows import found_objects
+from webapp.rows import found_objects, loaded
 
 PENDING_MAX_AGE = timedelta(days=30)
 
@@ -67,7 +67,9 @@ def submit_questionnaire(
     return submission
 
 
-def attach_pending_answers(*consultations: Consultation) -> None:
+def attach_pending_answers(
+    *consultations: Consultation, pending_ids: list[int] | None = None
+) -> None:
     """Give the pending answers (and their photos) sent from these bookings' links to the
     bookings' patient.
 
@@ -76,11 +78,19 @@ def attach_pending_answers(*consultations: Consultation) -> None:
     the answers typed under its holder's email. Answers are applied oldest first; answers
     older than the profile's latest are kept as history without undoing newer ones. Safe
     to repeat: attached answers are no longer pending.
+
+    ``pending_ids`` is what ``PENDING_ANSWER_IDS_OF_BOOKING`` found for the one booking of
+    ``consultations``, when the caller looked it up together with its own lookups
+    (``rows.found_ids``), holding the booking's lock (``webapp.booking_lock``) since before
+    that statement started; without it the answers are looked up here.
     """
     if not consultations:
         return
-    uids = sorted({consultation.cal_booking_uid for consultation in consultations})
-    pending = found_objects(PENDING_ANSWER_IDS, PENDING_ANSWERS, {"uids": uids})
+    if pending_ids is not None:
+        pending = loaded(PENDING_ANSWERS, pending_ids)
+    else:
+        uids = sorted({consultation.cal_booking_uid for consultation in consultations})
+        pending = found_objects(PENDING_ANSWER_IDS, PENDING_ANSWERS, {"uids": uids})
     for submission in pending:
         consultation = next(
             (
@@ -107,6 +117,11 @@ def attach_pending_answers(*consultations: Consultation) -> None:
 _submissions = QuestionnaireSubmission.__table__
 PENDING_ANSWER_IDS = select(_submissions.c.id).where(
     _submissions.c.cal_booking_uid.in_(bindparam("uids", expanding=True)),
+    _submissions.c.patient_profile_id.is_(None),
+)
+# The same for one booking, its uid bound as ``uid``, to be looked up with other lookups.
+PENDING_ANSWER_IDS_OF_BOOKING = select(_submissions.c.id).where(
+    _submissions.c.cal_booking_uid == bindparam("uid"),
     _submissions.c.patient_profile_id.is_(None),
 )
 PENDING_ANSWERS = (
