@@ -1,15 +1,16 @@
 """A delivery's few rows, written and looked up without the ORM's cost per statement.
 
 The unit of work (``Session.flush``) costs several times the INSERT it sends for the few
-rows a delivery creates. ``insert_row`` sends that INSERT itself (``insert_with_parent`` a
-row and the row it points at, in one round trip on PostgreSQL) and hands the session the
-object as if it had been loaded: the same mapper events run (so ``PatientProfile``'s
-``search_text`` is filled by its own hook), column defaults apply, and an object whose
-insert a rollback undid (of its savepoint or of the whole transaction) leaves the session,
-as an ORM-inserted one would. ``found_objects`` looks rows up by their ids first, so that a
-lookup which finds nothing, as most of a new booking's do, loads nothing through the ORM;
-``found_ids`` sends several such lookups in one round trip on PostgreSQL, and ``loaded``
-loads what they found. Functions here insert and read; the caller owns the transaction.
+rows a delivery creates. ``insert_row`` sends that INSERT itself (``insert_chain`` a row
+and rows that point at it, each at the one before, in one round trip on PostgreSQL) and
+hands the session the object as if it had been loaded: the same mapper events run (so
+``PatientProfile``'s ``search_text`` is filled by its own hook), column defaults apply, and
+an object whose insert a rollback undid (of its savepoint or of the whole transaction)
+leaves the session, as an ORM-inserted one would. ``found_objects`` looks rows up by their
+ids first, so that a lookup which finds nothing, as most of a new booking's do, loads
+nothing through the ORM; ``found_ids`` sends several such lookups in one round trip on
+PostgreSQL, and ``loaded`` loads what they found. Functions here insert and read; the
+caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -75,36 +76,42 @@ def insert_row(instance: T) -> T:
     return instance
 
 
-def insert_with_parent(parent: P, child: T, foreign_key: str) -> tuple[P, T]:
-    """Insert ``parent`` and ``child``, whose ``foreign_key`` attribute points at the
-    parent's primary key (a single column), as ``insert_row`` does each; on PostgreSQL
-    in one statement (the parent's INSERT a CTE of the child's), elsewhere in two.
+def insert_chain(first: object, *links: tuple[object, str]) -> None:
+    """Insert ``first`` and then each link's object, whose attribute the link names is a
+    foreign key to the primary key (a single column) of the object before it, as
+    ``insert_row`` does each; on PostgreSQL in one statement (each INSERT a CTE of the
+    next), elsewhere one statement each.
 
-    Both objects' ``before_insert`` events run before either row is inserted.
+    On PostgreSQL every object's ``before_insert`` events run before any row is inserted.
     """
     connection = _flushed_connection()
     if connection.dialect.name != "postgresql":
-        insert_row(parent)
-        setattr(child, foreign_key, inspect(parent).identity[0])
-        return parent, insert_row(child)
-    parent_values = _row_values(parent, connection)
-    child_values = _row_values(child, connection)
-    del child_values[foreign_key]
-    statement = _parent_and_child_statement(
-        inspect(parent).mapper.local_table,
-        inspect(child).mapper.local_table,
-        foreign_key,
-        tuple(parent_values),
-        tuple(child_values),
+        insert_row(first)
+        parent = first
+        for child, foreign_key in links:
+            setattr(child, foreign_key, inspect(parent).identity[0])
+            parent = insert_row(child)
+        return
+    objects = [first, *(child for child, _ in links)]
+    foreign_keys = tuple(foreign_key for _, foreign_key in links)
+    rows = [_row_values(instance, connection) for instance in objects]
+    for values, foreign_key in zip(rows[1:], foreign_keys, strict=True):
+        del values[foreign_key]
+    statement = _chain_statement(
+        tuple(inspect(instance).mapper.local_table for instance in objects),
+        foreign_keys,
+        tuple(tuple(values) for values in rows),
     )
-    parameters = {f"parent_{key}": value for key, value in parent_values.items()} | {
-        f"child_{key}": value for key, value in child_values.items()
+    parameters = {
+        f"row{number}_{key}": value
+        for number, values in enumerate(rows)
+        for key, value in values.items()
     }
-    parent_key, child_key = connection.execute(statement, parameters).one()
-    _keep_loaded(parent, (parent_key,), connection)
-    setattr(child, foreign_key, parent_key)
-    _keep_loaded(child, (child_key,), connection)
-    return parent, child
+    keys = connection.execute(statement, parameters).one()
+    for number, instance in enumerate(objects):
+        if number:
+            setattr(instance, foreign_keys[number - 1], keys[number - 1])
+        _keep_loaded(instance, (keys[number],), connection)
 
 
 IdLookup = Select[Any] | CompoundSelect
@@ -236,34 +243,34 @@ def _keep_loaded(instance: object, primary_key: Sequence[Any], connection: Conne
     session.info.setdefault(INSERTED_KEY, []).append((innermost, instance))
 
 
-def _parent_and_child_statement(
-    parent: Table,
-    child: Table,
-    foreign_key: str,
-    parent_columns: tuple[str, ...],
-    child_columns: tuple[str, ...],
+def _chain_statement(
+    tables: tuple[Table, ...],
+    foreign_keys: tuple[str, ...],
+    columns: tuple[tuple[str, ...], ...],
 ) -> Insert:
-    """``WITH new_parent AS (INSERT INTO parent ... RETURNING id) INSERT INTO child
-    (foreign_key, ...) SELECT new_parent.id, ... FROM new_parent RETURNING new_parent.id,
-    child.id``; values bound as ``parent_<column>`` and ``child_<column>``."""
-    key = (parent, child, foreign_key, parent_columns, child_columns)
+    """``WITH row0 AS (INSERT INTO first ... RETURNING id), row1 AS (INSERT INTO second
+    (foreign_key, ...) SELECT row0.id, ... FROM row0 RETURNING id), ... INSERT INTO last
+    ... RETURNING`` the id of every row, in order; values bound as ``row<n>_<column>``."""
+    key = (tables, foreign_keys, columns)
     statement = _statements.get(key)
     if statement is None:
-        (parent_id,) = parent.primary_key.columns
-        new_parent = (
-            insert(parent)
-            .values({name: _bound("parent", parent.c[name]) for name in parent_columns})
-            .returning(parent_id)
-            .cte("new_parent")
-        )
-        rows = select(
-            new_parent.c[parent_id.key], *(_bound("child", child.c[name]) for name in child_columns)
-        )
-        statement = _statements[key] = (
-            insert(child)
-            .from_select([foreign_key, *child_columns], rows)
-            .returning(child.c[foreign_key], *child.primary_key.columns)
-        )
+        earlier: list[Any] = []  # the CTE of each row before the last
+        for number, table in enumerate(tables):
+            bound = [_bound(f"row{number}", table.c[name]) for name in columns[number]]
+            if earlier:
+                (parent_id,) = earlier[-1].c
+                rows = select(parent_id, *bound)
+                chained = insert(table).from_select(
+                    [foreign_keys[number - 1], *columns[number]], rows
+                )
+            else:
+                chained = insert(table).values(dict(zip(columns[number], bound, strict=True)))
+            if number < len(tables) - 1:
+                earlier.append(chained.returning(*table.primary_key.columns).cte(f"row{number}"))
+            else:
+                ids = [select(*row.c).scalar_subquery() for row in earlier]
+                statement = chained.returning(*ids, *table.primary_key.columns)
+        _statements[key] = statement
     return statement
 
 

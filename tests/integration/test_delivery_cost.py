@@ -6,10 +6,10 @@ from tests.conftest import booking_document, deliver, post_delivery, statements_
 
 # A new patient's booking: store the event, look up the booking, the patient and answers
 # sent before the booking, insert user, profile and consultation, record the outcome.
-# PostgreSQL looks the three up in one statement and inserts user and profile in one.
+# PostgreSQL looks the three up in one statement and inserts the three rows in one.
 # Savepoints are transaction control, counted apart.
 NEW_PATIENT_STATEMENTS = 8
-NEW_PATIENT_STATEMENTS_ON_POSTGRESQL = 5
+NEW_PATIENT_STATEMENTS_ON_POSTGRESQL = 4
 NEW_PATIENT_SAVEPOINT_CONTROL = 2
 SAVEPOINT_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT")
 

@@ -3,12 +3,14 @@ and rows looked up by their ids first (``found_objects``) as an ORM query's woul
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import inspect, select
 
 from tests.conftest import count, statements_sent
 from webapp.extensions import db
-from webapp.models import PatientProfile, User, search_text_for
+from webapp.models import Consultation, PatientProfile, User, search_text_for
 from webapp.patients.contact import ContactDetails, normalise_phone
 from webapp.patients.matching import CANDIDATE_IDS, CANDIDATES, create_patient
 from webapp.rows import INSERTED_KEY, found_ids, found_objects, insert_row, loaded
@@ -86,6 +88,30 @@ def test_only_new_objects_are_inserted(app):
 
         with pytest.raises(ValueError, match="not a new object"):
             insert_row(patient)
+
+
+def test_a_new_patient_and_their_first_booking_are_inserted_together(app):
+    start = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    with app.app_context():
+        booking = Consultation(cal_booking_uid="FirstBooking", start_time=start, status="pending")
+
+        with statements_sent(app) as sent:
+            patient = create_patient(details("ozge@example.com"), first_booking=booking)
+
+        inserts = [statement for statement in sent if "INSERT" in statement]
+        assert len(inserts) == (1 if db.engine.dialect.name == "postgresql" else 3), sent
+        assert inspect(booking).persistent and not inspect(booking).modified
+        assert booking.patient_profile_id == patient.id and booking.patient is patient
+        assert patient.user_id == patient.user.id
+        patient_id = patient.id
+        db.session.commit()
+        db.session.expunge_all()
+
+        stored = db.session.get(PatientProfile, patient_id)
+        assert [c.cal_booking_uid for c in stored.consultations] == ["FirstBooking"]
+        assert stored.user.email == "ozge@example.com"
+        # The database's own trigger saw the booking its patient was inserted with.
+        assert stored.latest_booking_at == start
 
 
 def test_a_lookup_that_finds_no_ids_sends_one_statement_and_loads_nothing(app):

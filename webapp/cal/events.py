@@ -170,23 +170,24 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
         replaced = _replaced_consultation(booking.reschedule_uid, booking.seat_key)
 
+    consultation_created = consultation is None
+    if consultation is None:
+        consultation = Consultation(cal_booking_uid=booking.uid, seat_key=booking.seat_key)
+    _fill_booking_details(consultation, booking, details)
+    change_status(consultation, status, at, booking.cancellation_reason)
+
+    # Filled first, so that one INSERT holds all of a new booking, and a new patient's
+    # holds the booking too.
     patient_created = False
-    existing = consultation or replaced
+    existing = replaced if consultation_created else consultation
     if existing is not None:
         patient = existing.patient
         fill_missing_details(patient, details)
     else:
-        match = find_or_create_patient(details, candidate_ids)
+        match = find_or_create_patient(details, candidate_ids, first_booking=consultation)
         patient, patient_created = match.patient, match.created
-
-    consultation_created = consultation is None
-    if consultation is None:
-        consultation = Consultation(
-            cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient_profile_id=patient.id
-        )
-    _fill_booking_details(consultation, booking, details)
-    change_status(consultation, status, at, booking.cancellation_reason)
-    if consultation_created:  # filled first, so that one INSERT holds everything
+    if consultation_created and not patient_created:
+        consultation.patient_profile_id = patient.id
         insert_row(consultation)
         set_committed_value(consultation, "patient", patient)
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
-from webapp.models import DuplicateDismissal, PatientProfile, User
+from webapp.models import Consultation, DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
-from webapp.rows import found_objects, insert_with_parent, loaded
+from webapp.rows import found_objects, insert_chain, loaded
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class PatientMatch:
 
 
 def find_or_create_patient(
-    details: ContactDetails, candidate_ids: list[int] | None = None
+    details: ContactDetails,
+    candidate_ids: list[int] | None = None,
+    first_booking: Consultation | None = None,
 ) -> PatientMatch:
     """Return the patient these details belong to, creating User and profile if needed.
 
@@ -47,7 +49,9 @@ def find_or_create_patient(
 
     ``candidate_ids`` is what ``CANDIDATE_IDS`` found with ``candidate_parameters``, when
     the caller looked it up together with its own lookups (``rows.found_ids``); without
-    it the candidates are looked up here.
+    it the candidates are looked up here. ``first_booking``, a new consultation, is
+    inserted with a new patient, in the same statement (``create_patient``); for a patient
+    found, it is left to the caller.
 
     A matched profile's changes are flushed; a new patient is inserted at once
     (``create_patient``). A concurrent insert of the same email raises ``IntegrityError``;
@@ -80,7 +84,7 @@ def find_or_create_patient(
         fill_missing_details(survivor, details)
         return PatientMatch(survivor, created=False, rule="merged")
 
-    patient = create_patient(details, possible_duplicate_of)
+    patient = create_patient(details, possible_duplicate_of, first_booking)
     rule = "new-possible-duplicate" if possible_duplicate_of else "new"
     return PatientMatch(patient, created=True, rule=rule)
 
@@ -188,31 +192,35 @@ CANDIDATES = (
 
 
 def create_patient(
-    details: ContactDetails, possible_duplicate_of: PatientProfile | None = None
+    details: ContactDetails,
+    possible_duplicate_of: PatientProfile | None = None,
+    first_booking: Consultation | None = None,
 ) -> PatientProfile:
     """Insert a User and its PatientProfile from ``details`` and return the profile, with
-    its user (``insert_with_parent``: one statement on PostgreSQL).
+    its user, and ``first_booking`` (a new consultation) as the profile's (``insert_chain``:
+    one statement on PostgreSQL).
 
     Raises ``IntegrityError`` when a concurrent transaction inserted a user with the same
     email first: the caller rolls back its savepoint and matches again."""
     phone = details.phone.stored if details.phone else None
-    user, patient = insert_with_parent(
-        User(email=details.email, phone_number=phone, name=details.name),
-        PatientProfile(
-            name=details.name,
-            email=details.email,
-            phone=phone,
-            location=details.location,
-            country=details.country,
-            city=details.city,
-            timezone=details.timezone,
-            possible_duplicate_of_id=possible_duplicate_of.id if possible_duplicate_of else None,
-        ),
-        "user_id",
+    user = User(email=details.email, phone_number=phone, name=details.name)
+    patient = PatientProfile(
+        name=details.name,
+        email=details.email,
+        phone=phone,
+        location=details.location,
+        country=details.country,
+        city=details.city,
+        timezone=details.timezone,
+        possible_duplicate_of_id=possible_duplicate_of.id if possible_duplicate_of else None,
     )
+    booked = [(first_booking, "patient_profile_id")] if first_booking is not None else []
+    insert_chain(user, (patient, "user_id"), *booked)
     set_committed_value(patient, "user", user)
     set_committed_value(user, "profile", patient)
     set_committed_value(patient, "possible_duplicate_of", possible_duplicate_of)
+    if first_booking is not None:
+        set_committed_value(first_booking, "patient", patient)
     return patient
 
 
