@@ -12,10 +12,16 @@ from the other statements) and the time of the whole request through Flask, medi
 beside it on the same workers and database, the durable baseline: a bare Flask endpoint
 that checks the signature and stores the body with one INSERT and a commit. wrk
 (``bench.wrk``, as when the targets were set) holds ``--connections`` connections open and
-posts to each in turn, ``--rounds`` times ``--seconds`` seconds each, alternating: to the
-app a new patient's booking in every request, to the baseline signed bookings it may see
-again. It prints the rate of each (2xx answers a second), the latencies and their ratio,
+posts to each in turn, ``--rounds`` times ``--seconds`` seconds each, alternating (after a
+short round of each that is not counted), so that the machine's drift from minute to
+minute falls on both: to the app a new patient's booking in every request, to the baseline
+signed bookings it may see again. It prints the rate of each (2xx answers a second), the latencies and their ratio,
 and checks that every 2xx delivery's consultation is in the database.
+
+Last, unless ``--patients 0``, it times the same in-process deliveries again on a second
+scratch database that already holds ``--patients`` patients (100,000 by default, seeded as
+``bench.dashboard`` seeds them, then analysed), so that a delivery whose cost grows with
+the clinic shows (the lookup of a booking's patient once read every patient).
 
 Beside the time in the app it prints a reference taken on the same machine in the same
 seconds (blocks of deliveries and of direct writes alternate, so a machine that slows down
@@ -36,14 +42,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from random import Random
 
 import psycopg
 from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bench.dashboard import StatementLog
+from bench.dashboard import StatementLog, seed
 from bench.serving import (
     BASELINE_PATH,
     bench_app,
@@ -72,11 +80,17 @@ SAVEPOINT_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 def main(argv: list[str] | None = None) -> None:
     """Measure one delivery in process, then the app against the baseline under load."""
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
-    parser.add_argument("--rounds", type=int, default=2, help="app/baseline alternations")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    parser.add_argument("--rounds", type=int, default=6, help="app/baseline alternations")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--samples", type=int, default=300, help="deliveries timed in process")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=100_000,
+        help="patients stored before the second in-process timing (0: skip it)",
+    )
     args = parser.parse_args(argv)
     require_wrk()
     secret = secrets.token_hex(16)
@@ -88,16 +102,24 @@ def main(argv: list[str] | None = None) -> None:
                       "bench.serving:served_app()") as server:  # fmt: skip
             app_runs, baseline_runs = alternate(server.port, secret, args)
         missing, consultations = check_consultations(url, Path(tmp), app_runs)
+    grown: tuple[list[float], list[float]] | None = None
+    if args.patients:
+        with scratch_database(server_url()) as url, tempfile.TemporaryDirectory() as tmp:
+            timed = measure_in_process(url, Path(tmp), secret, args.samples, args.patients)
+            grown = (timed[1], timed[2])
 
     print_report(
         statements, app_ms, direct_ms, app_runs, baseline_runs, missing, consultations, args
     )
+    if grown is not None:
+        print_growth(app_ms, direct_ms, *grown, args.patients)
 
 
 def measure_in_process(
-    url: str, instance: Path, secret: str, samples: int
+    url: str, instance: Path, secret: str, samples: int, patients: int = 0
 ) -> tuple[list[str], list[float], list[float]]:
-    """Migrate the database, then time new-patient deliveries posted through a test client
+    """Migrate the database (and store ``patients`` patients in it, as ``bench.dashboard``
+    does, analysed), then time new-patient deliveries posted through a test client
     and, alternately in blocks of ``BLOCK``, the same rows written straight through psycopg
     (``direct_writes``), so that both see the machine as it is in the same seconds.
 
@@ -107,6 +129,8 @@ def measure_in_process(
     app = bench_app(url, instance, CAL_WEBHOOK_SECRET=secret, CAL_SPOOL_DIR=str(instance / "spool"))
     with app.app_context():
         upgrade()
+        if patients:
+            seed(patients, Random(patients), datetime.now(UTC))
         log = StatementLog(db.engine)
     client = app.test_client()
     statements: list[str] = []
@@ -191,23 +215,29 @@ def alternate(
 ) -> tuple[list[WrkRun], list[WrkRun]]:
     """Load the app and the baseline with wrk in turn, ``args.rounds`` times each: the app
     with a new patient's booking in every request (``APP_REQUESTS_PER_SECOND`` a second
-    written, far more than it can take), the baseline with a few thousand it may repeat."""
+    written, far more than it can take), the baseline with a few thousand it may repeat.
+
+    A first round of ``WARM_UP_SECONDS`` each is not counted: the workers' first requests
+    fill their caches (compiled SQL, statements the server prepares after a few uses)."""
     numbers = itertools.count(1)
-    app_runs, baseline_runs = [], []
-    for round_number in range(1, args.rounds + 1):
+    app_runs: list[WrkRun] = []
+    baseline_runs: list[WrkRun] = []
+    for round_number in range(args.rounds + 1):
+        seconds = args.seconds if round_number else WARM_UP_SECONDS
         for label, path, runs, count, cycle in (
-            ("app", "/webhooks/cal", app_runs, APP_REQUESTS_PER_SECOND * args.seconds, False),
+            ("app", "/webhooks/cal", app_runs, APP_REQUESTS_PER_SECOND * seconds, False),
             ("baseline", BASELINE_PATH + "/", baseline_runs, BASELINE_REQUESTS, True),
         ):
             requests = (signed_request(path, booking_body(n), secret) for n in numbers)
-            result = run_wrk(
-                port, requests, int(count), args.connections, args.seconds, cycle=cycle
-            )
-            runs.append(result)
-            print(f"  round {round_number} {label:<9}{result.summary()}", flush=True)
+            result = run_wrk(port, requests, int(count), args.connections, seconds, cycle=cycle)
+            if round_number:
+                runs.append(result)
+            name = f"round {round_number}" if round_number else "warm-up"
+            print(f"  {name:<8} {label:<9}{result.summary()}", flush=True)
     return app_runs, baseline_runs
 
 
+WARM_UP_SECONDS = 2
 APP_REQUESTS_PER_SECOND = 1000
 BASELINE_REQUESTS = 2000
 
@@ -283,6 +313,24 @@ def print_report(
     print(
         f"  every 2xx delivery has its consultation: {'yes' if missing == 0 else 'NO'} "
         f"({consultations} consultations, {missing} missing)"
+    )
+
+
+def print_growth(
+    app_ms: list[float],
+    direct_ms: list[float],
+    grown_app_ms: list[float],
+    grown_direct_ms: list[float],
+    patients: int,
+) -> None:
+    """The in-process times on the database that held ``patients`` patients, beside the
+    empty one's."""
+    empty, grown = median_ms(app_ms), median_ms(grown_app_ms)
+    print(
+        f"\nThe same delivery with {patients:,} patients already stored (in process, "
+        f"PostgreSQL):\n  time in the app: {grown:.2f} ms median, {grown / empty:.2f} times "
+        f"the empty database's {empty:.2f} ms\n  the same rows straight through psycopg: "
+        f"{median_ms(grown_direct_ms):.2f} ms (empty: {median_ms(direct_ms):.2f} ms)"
     )
 
 
