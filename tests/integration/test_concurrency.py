@@ -174,17 +174,8 @@ def test_answers_sent_while_their_booking_is_being_applied_still_reach_its_patie
     assert probed.wait(timeout=30), "the delivery never looked for pending answers"
     answers.start()
     answers.join(timeout=1.0)  # were it not held back, the last step would be done by now
-    release.set()
-    delivery.join(timeout=JOIN_TIMEOUT)
-    answers.join(timeout=JOIN_TIMEOUT)
 
-    assert not delivery.is_alive() and not answers.is_alive()
-    assert outcomes["answers"].status_code == 302, outcomes["answers"]
-    patient_id = outcomes["delivery"]["patient_id"]
-    with app.app_context():
-        submission = db.session.scalar(select(QuestionnaireSubmission))
-        assert submission.patient_profile_id == patient_id
-        assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None
+    assert_answers_reached_the_patient(app, outcomes, release, delivery, answers)
 
 
 def test_a_delivery_arriving_while_answers_are_being_sent_gives_them_to_its_patient(
@@ -213,17 +204,8 @@ def test_a_delivery_arriving_while_answers_are_being_sent_gives_them_to_its_pati
     assert written.wait(timeout=30), "the answers were never written"
     delivery.start()
     delivery.join(timeout=1.0)  # were it not held back, the delivery would be done by now
-    release.set()
-    answers.join(timeout=JOIN_TIMEOUT)
-    delivery.join(timeout=JOIN_TIMEOUT)
 
-    assert not delivery.is_alive() and not answers.is_alive()
-    assert outcomes["answers"].status_code == 302, outcomes["answers"]
-    patient_id = outcomes["delivery"]["patient_id"]
-    with app.app_context():
-        submission = db.session.scalar(select(QuestionnaireSubmission))
-        assert submission.patient_profile_id == patient_id
-        assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None
+    assert_answers_reached_the_patient(app, outcomes, release, answers, delivery)
 
 
 def delivery_and_answers(
@@ -246,3 +228,20 @@ def delivery_and_answers(
         target=run, args=("delivery", lambda client: deliver(client, booking_document()))
     )
     return delivery, threading.Thread(target=run, args=("answers", send_answers))
+
+
+def assert_answers_reached_the_patient(
+    app: Flask, outcomes: dict[str, Any], release: threading.Event, *threads: threading.Thread
+) -> None:
+    """Let the held-back thread go, wait for both, and check that the answers belong to
+    the patient the delivery named and completed their questionnaire."""
+    release.set()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcomes["answers"].status_code == 302, outcomes["answers"]
+    patient_id = outcomes["delivery"]["patient_id"]
+    with app.app_context():
+        submission = db.session.scalar(select(QuestionnaireSubmission))
+        assert submission.patient_profile_id == patient_id
+        assert db.session.get(PatientProfile, patient_id).questionnaire_completed_at is not None
