@@ -15,8 +15,9 @@ that checks the signature and stores the body with one INSERT and a commit. wrk
 posts to each in turn, ``--rounds`` times ``--seconds`` seconds each, alternating (after a
 short round of each that is not counted), so that the machine's drift from minute to
 minute falls on both: to the app a new patient's booking in every request, to the baseline
-signed bookings it may see again. It prints the rate of each (2xx answers a second), the latencies and their ratio,
-and checks that every 2xx delivery's consultation is in the database.
+signed bookings it may see again. It prints the rate of each (2xx answers a second), the
+latencies and their ratio, and checks that every 2xx delivery's consultation is in the
+database.
 
 Last, unless ``--patients 0``, it times the same in-process deliveries again on a second
 scratch database that already holds ``--patients`` patients (100,000 by default, seeded as
