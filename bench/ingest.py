@@ -325,13 +325,15 @@ def print_growth(
     patients: int,
 ) -> None:
     """The in-process times on the database that held ``patients`` patients, beside the
-    empty one's."""
+    empty one's, each also as a multiple of the psycopg floor timed in the same seconds
+    (which the machine's drift moves as much as the app)."""
     empty, grown = median_ms(app_ms), median_ms(grown_app_ms)
+    empty_floor, grown_floor = median_ms(direct_ms), median_ms(grown_direct_ms)
     print(
         f"\nThe same delivery with {patients:,} patients already stored (in process, "
-        f"PostgreSQL):\n  time in the app: {grown:.2f} ms median, {grown / empty:.2f} times "
-        f"the empty database's {empty:.2f} ms\n  the same rows straight through psycopg: "
-        f"{median_ms(grown_direct_ms):.2f} ms (empty: {median_ms(direct_ms):.2f} ms)"
+        f"PostgreSQL):\n  time in the app: {grown:.2f} ms median ({empty:.2f} ms on the "
+        f"empty database), {grown / grown_floor:.1f} times the psycopg floor of the same "
+        f"seconds ({empty / empty_floor:.1f} times on the empty database)"
     )
 
 
