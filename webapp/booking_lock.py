@@ -43,7 +43,13 @@ def taking_booking_lock(uid: Any) -> ColumnElement[bool]:
 
 
 def lock_booking(uid: str) -> None:
-    """Take the lock on booking ``uid`` now, until the transaction ends (on PostgreSQL;
-    elsewhere there is nothing to take)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    """Take the lock on booking ``uid`` now, until the transaction ends (where
+    ``booking_locks_exist``; elsewhere there is nothing to take)."""
+    if booking_locks_exist():
         db.session.execute(select(booking_lock(uid)))
+
+
+def booking_locks_exist() -> bool:
+    """Whether the session's database takes booking locks: PostgreSQL does; SQLite's
+    writers queue for the whole database instead."""
+    return db.session.get_bind().dialect.name == "postgresql"

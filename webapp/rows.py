@@ -45,13 +45,12 @@ from sqlalchemy.orm import (
 from webapp.extensions import db
 
 T = TypeVar("T")
-P = TypeVar("P")
 
 # ``session.info`` key: the objects ``insert_row`` inserted, each with the innermost
 # transaction it was inserted in, until the outermost one commits or rolls back.
 INSERTED_KEY = "rows_inserted"
-# The INSERT ... RETURNING statements, built once (per table, or per parent and child) so
-# that their cache keys are too.
+# The INSERT ... RETURNING statements, built once (per table, or per chain of tables and
+# columns) so that their cache keys are too.
 _statements: dict[object, Insert] = {}
 
 

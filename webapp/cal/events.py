@@ -17,7 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from webapp.booking_lock import taking_booking_lock
+from webapp.booking_lock import booking_locks_exist, taking_booking_lock
 from webapp.cal.payload import Booking
 from webapp.extensions import db
 from webapp.models import (
@@ -320,8 +320,7 @@ def _locked_consultations(uid: str) -> list[Consultation]:
 def _seat_ids_locking() -> Select[Any]:
     """The lookup of a booking's consultations' ids (its uid bound as ``uid``) that locks
     their rows and, on PostgreSQL, the booking itself."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    return LOCKED_SEAT_IDS if postgresql else SEAT_IDS
+    return LOCKED_SEAT_IDS if booking_locks_exist() else SEAT_IDS
 
 
 # Built once, so that every delivery reuses their cache keys as well as their compiled SQL.

@@ -115,15 +115,12 @@ def attach_pending_answers(
 
 # Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
 _submissions = QuestionnaireSubmission.__table__
-PENDING_ANSWER_IDS = select(_submissions.c.id).where(
-    _submissions.c.cal_booking_uid.in_(bindparam("uids", expanding=True)),
-    _submissions.c.patient_profile_id.is_(None),
+_pending = select(_submissions.c.id).where(_submissions.c.patient_profile_id.is_(None))
+PENDING_ANSWER_IDS = _pending.where(
+    _submissions.c.cal_booking_uid.in_(bindparam("uids", expanding=True))
 )
 # The same for one booking, its uid bound as ``uid``, to be looked up with other lookups.
-PENDING_ANSWER_IDS_OF_BOOKING = select(_submissions.c.id).where(
-    _submissions.c.cal_booking_uid == bindparam("uid"),
-    _submissions.c.patient_profile_id.is_(None),
-)
+PENDING_ANSWER_IDS_OF_BOOKING = _pending.where(_submissions.c.cal_booking_uid == bindparam("uid"))
 PENDING_ANSWERS = (
     select(QuestionnaireSubmission)
     .where(QuestionnaireSubmission.id.in_(bindparam("ids", expanding=True)))
