@@ -60,8 +60,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # JSON a row may lack (answers not given yet, no attendance recorded): Python's None is
-# stored as SQL NULL, never as the JSON text "null", however the row is written (the ORM's
-# flush leaves an unset column out; ``webapp.rows.insert_row`` binds every column).
+# stored as SQL NULL, never as the JSON text "null", whether the column is left unset or
+# bound to None.
 OPTIONAL_JSON = JSON(none_as_null=True)
 
 

@@ -1,7 +1,7 @@
 """absent JSON stored as NULL, not as the JSON text "null"
 
-Rows written by ``webapp.rows.insert_row`` (every new patient and booking since it came in)
-held the JSON text "null" where nothing was known yet: a patient's questionnaire answers, a
+Rows written by a Core insert that bound every column (new patients and bookings, for a
+while) held the JSON text "null" where nothing was known yet: a patient's questionnaire answers, a
 booking's answers and attendance. The models now store Python's None as SQL NULL
 (``OPTIONAL_JSON``); this turns the existing "null" texts into NULL, so that one absence
 reads one way in SQL as it already did in Python. Audit events are append-only and are

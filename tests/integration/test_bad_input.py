@@ -838,7 +838,7 @@ def test_an_error_outside_any_view_is_logged_the_same_way(app, client, caplog):
 def test_a_bug_while_applying_a_delivery_logs_frames_not_its_message(
     app, client, monkeypatch, caplog
 ):
-    monkeypatch.setattr("webapp.cal.events._fill_booking_details", explode)
+    monkeypatch.setattr("webapp.cal.events.change_status", explode)
 
     with caplog.at_level(logging.ERROR):
         answer = post_delivery(client, fixture_body("booking_created.json")).get_json()

@@ -29,7 +29,8 @@ from webapp.models import (
     WebhookEvent,
 )
 
-N = 8
+IDENTICAL = 40  # the same delivery at once
+BOOKINGS = 20  # bookings at once: of one new patient, or one booking sent with new times
 JOIN_TIMEOUT = 120
 
 
@@ -77,14 +78,14 @@ def with_uid(uid: str, booking_id: int) -> dict[str, Any]:
     return document
 
 
-def test_the_same_delivery_eight_times_at_once_is_stored_and_applied_once(app):
+def test_forty_identical_deliveries_at_once_are_stored_and_applied_once(app):
     body = fixture_body("booking_created.json")
 
-    answers = deliver_at_once(app, [body] * N)
+    answers = deliver_at_once(app, [body] * IDENTICAL)
 
-    assert [code for code, _ in answers] == [200] * N, answers
+    assert [code for code, _ in answers] == [200] * IDENTICAL, answers
     statuses = sorted(answer["status"] for _, answer in answers)
-    assert statuses == ["duplicate"] * (N - 1) + ["processed"]
+    assert statuses == ["duplicate"] * (IDENTICAL - 1) + ["processed"]
     assert len({answer["event_id"] for _, answer in answers}) == 1
     assert len({answer["consultation_id"] for _, answer in answers}) == 1
     assert len({answer["patient_id"] for _, answer in answers}) == 1
@@ -100,16 +101,16 @@ def test_the_same_delivery_eight_times_at_once_is_stored_and_applied_once(app):
         assert consultation.patient.email == "oliver.bennett@example.co.uk"
 
 
-def test_the_same_booking_sent_eight_times_with_different_send_times_is_one_consultation(app):
+def test_one_booking_sent_twenty_times_at_once_with_different_send_times_is_one_consultation(app):
     documents = []
-    for second in range(N):
+    for second in range(BOOKINGS):
         document = fixture_json("booking_created.json")
         document["createdAt"] = f"2026-11-02T09:14:{10 + second:02d}.000Z"
         documents.append(document)
 
     answers = deliver_at_once(app, documents)
 
-    assert [code for code, _ in answers] == [200] * N, answers
+    assert [code for code, _ in answers] == [200] * BOOKINGS, answers
     assert {answer["status"] for _, answer in answers} <= {"processed", "duplicate"}
     assert "processed" in {answer["status"] for _, answer in answers}
     assert len({answer["consultation_id"] for _, answer in answers}) == 1
@@ -119,31 +120,33 @@ def test_the_same_booking_sent_eight_times_with_different_send_times_is_one_cons
         assert count(User) == 1
         assert count(PatientProfile) == 1
         assert count(Consultation) == 1
-        assert count(WebhookEvent) == N
+        assert count(WebhookEvent) == BOOKINGS
         assert db.session.scalar(select(Consultation.status)) == "scheduled"
         assert set(db.session.scalars(select(WebhookEvent.status))) <= {"processed", "duplicate"}
 
 
-def test_eight_bookings_at_once_by_one_new_patient_make_one_patient(app):
-    documents = [with_uid(f"ConcurrentBooking{index:06d}", 92000 + index) for index in range(N)]
+def test_twenty_bookings_at_once_by_one_new_email_make_one_patient(app):
+    documents = [
+        with_uid(f"ConcurrentBooking{index:06d}", 92000 + index) for index in range(BOOKINGS)
+    ]
 
     answers = deliver_at_once(app, documents)
 
-    assert [code for code, _ in answers] == [200] * N, answers
+    assert [code for code, _ in answers] == [200] * BOOKINGS, answers
     assert {answer["status"] for _, answer in answers} == {"processed"}
     assert len({answer["patient_id"] for _, answer in answers}) == 1
-    assert len({answer["consultation_id"] for _, answer in answers}) == N
+    assert len({answer["consultation_id"] for _, answer in answers}) == BOOKINGS
     assert sum(answer["patient_created"] for _, answer in answers) == 1
     with app.app_context():
         assert count(User) == 1
         assert count(PatientProfile) == 1
-        assert count(Consultation) == N
-        assert count(WebhookEvent) == N
+        assert count(Consultation) == BOOKINGS
+        assert count(WebhookEvent) == BOOKINGS
         patient = db.session.scalar(select(PatientProfile))
         assert patient.email == "oliver.bennett@example.co.uk"
         assert patient.user.email == "oliver.bennett@example.co.uk"
         assert {c.cal_booking_uid for c in patient.consultations} == {
-            f"ConcurrentBooking{index:06d}" for index in range(N)
+            f"ConcurrentBooking{index:06d}" for index in range(BOOKINGS)
         }
         assert set(db.session.scalars(select(WebhookEvent.status))) == {"processed"}
 
@@ -153,21 +156,19 @@ def test_answers_sent_while_their_booking_is_being_applied_still_reach_its_patie
 ):
     """The delivery has looked for pending answers and not committed yet when the last step
     of the questionnaire arrives: the answers must not stay pending beside their booking."""
-    from webapp.cal import events
     from webapp.questionnaire import submissions
 
     probed, release = threading.Event(), threading.Event()
-    looked_up = events.found_ids
+    look_up = submissions.pending_answers
 
-    def pause_after_the_delivery_looked(lookups, parameters):
-        found = looked_up(lookups, parameters)
-        looked_for_answers = submissions.PENDING_ANSWER_IDS_OF_BOOKING in lookups
-        if looked_for_answers and threading.current_thread() is delivery:
+    def pause_after_the_delivery_looked(*uids):
+        found = look_up(*uids)
+        if threading.current_thread() is delivery:
             probed.set()
             release.wait(timeout=JOIN_TIMEOUT)
         return found
 
-    monkeypatch.setattr(events, "found_ids", pause_after_the_delivery_looked)
+    monkeypatch.setattr(submissions, "pending_answers", pause_after_the_delivery_looked)
     outcomes: dict[str, Any] = {}
     delivery, answers = delivery_and_answers(app, outcomes)
     delivery.start()
@@ -190,8 +191,8 @@ def test_a_delivery_arriving_while_answers_are_being_sent_gives_them_to_its_pati
     written, release = threading.Event(), threading.Event()
     attach = submissions.attach_pending_answers
 
-    def pause_with_the_answers_written(*consultations, **found):
-        attach(*consultations, **found)
+    def pause_with_the_answers_written(*consultations):
+        attach(*consultations)
         if threading.current_thread() is answers:
             db.session.flush()
             written.set()

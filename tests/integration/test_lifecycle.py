@@ -419,7 +419,7 @@ def row_snapshot() -> dict[str, Any]:
 
 
 def test_replay_failed_processes_the_event_once_the_bug_is_fixed(app, client, runner, monkeypatch):
-    monkeypatch.setattr("webapp.cal.events._fill_booking_details", explode)
+    monkeypatch.setattr("webapp.cal.events.change_status", explode)
     failed = post_delivery(client, fixture_body("booking_created.json")).get_json()
     assert failed["status"] == "failed"
     monkeypatch.undo()
@@ -466,7 +466,7 @@ def test_replaying_a_processed_event_changes_nothing(app, client, runner):
 
 def test_cal_events_lists_ids_and_status_without_patient_details(app, client, runner, monkeypatch):
     processed = deliver_fixture(client, "booking_created.json")
-    monkeypatch.setattr("webapp.cal.events._fill_booking_details", explode)
+    monkeypatch.setattr("webapp.cal.events.change_status", explode)
     failed = post_delivery(client, fixture_body("booking_rescheduled.json")).get_json()
     monkeypatch.undo()
     assert failed["status"] == "failed"
@@ -493,10 +493,11 @@ def test_cal_events_lists_ids_and_status_without_patient_details(app, client, ru
 def test_cal_events_never_prints_patient_details_quoted_by_a_failure(
     app, client, runner, monkeypatch
 ):
-    def explode_quoting(consultation, booking, details):
-        raise ValueError(f"cannot store the booking of {details.name} <{details.email}>")
+    def explode_quoting(consultation, *_args):
+        patient = consultation.patient
+        raise ValueError(f"cannot store the booking of {patient.name} <{patient.email}>")
 
-    monkeypatch.setattr("webapp.cal.events._fill_booking_details", explode_quoting)
+    monkeypatch.setattr("webapp.cal.events.change_status", explode_quoting)
     failed = post_delivery(client, fixture_body("booking_created.json")).get_json()
     monkeypatch.undo()
     assert failed["status"] == "failed"

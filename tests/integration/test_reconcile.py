@@ -346,14 +346,14 @@ def test_a_booking_that_cannot_be_applied_is_named_and_the_others_are_kept(
 ):
     from webapp.cal import reconcile as module
 
-    real = module.apply_booking
+    real = module.apply_event
 
-    def apply(booking, details, at):
+    def apply(booking, at, label):
         if booking.uid == INGRID:
             raise RuntimeError("simulated bug with Ingrid Solberg in its message")
-        return real(booking, details, at)
+        return real(booking, at, label)
 
-    monkeypatch.setattr(module, "apply_booking", apply)
+    monkeypatch.setattr(module, "apply_event", apply)
 
     result = run_cli(runner, "--since", SINCE)
 

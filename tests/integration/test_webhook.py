@@ -215,7 +215,7 @@ def test_a_bug_while_applying_keeps_the_event_failed_without_a_partial_patient(
     def explode(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("webapp.cal.events._fill_booking_details", explode)
+    monkeypatch.setattr("webapp.cal.events.change_status", explode)
 
     response = post_delivery(client, fixture_body("booking_created.json"))
 

@@ -64,7 +64,7 @@ def replay(ids: tuple[int, ...], failed: bool) -> None:
     outcomes = replay_events(events)
     db.session.commit()
     for outcome in outcomes:
-        click.echo(f"{outcome.event.id:>6}  {outcome.status}  {outcome.message}")
+        click.echo(f"{outcome.event_id:>6}  {outcome.status}  {outcome.message}")
 
 
 @cal.command("spool")

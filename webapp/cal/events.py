@@ -1,42 +1,29 @@
 """Apply one booking event to the clinic's records: patient, consultation and its status.
 
-Events can arrive in any order and more than once. Each consultation remembers when the
-event that set its status happened (``status_changed_at``); a status replaces another only
-when it is at least as final and not older (``status_order``), so any order of the same
-events ends in the same state.
-Functions here flush; the caller owns the transaction.
+``apply_event`` is the one way a booking event changes them, whether it came as a delivery
+(the webhook, the spool, ``cal replay``) or from Cal.com's API (``cal reconcile``). Events
+can arrive in any order and more than once. Each consultation remembers when the event that
+set its status happened (``status_changed_at``); a status replaces another only when it is at
+least as final and not older (``status_order``), so any order of the same events ends in the
+same state. Functions here flush; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from webapp.booking_lock import booking_locks_exist, taking_booking_lock
-from webapp.cal.payload import Booking
+from webapp.booking_lock import lock_booking
+from webapp.cal.payload import Booking, PayloadError
 from webapp.extensions import db
-from webapp.models import (
-    Consultation,
-    ConsultationStatus,
-    PatientProfile,
-)
-from webapp.patients.contact import ContactDetails
-from webapp.patients.matching import (
-    CANDIDATE_IDS,
-    candidate_parameters,
-    fill_missing_details,
-    find_or_create_patient,
-)
-from webapp.questionnaire.submissions import (
-    PENDING_ANSWER_IDS_OF_BOOKING,
-    attach_pending_answers,
-)
-from webapp.rows import found_ids, found_objects, insert_row, loaded
+from webapp.models import Consultation, ConsultationStatus, PatientProfile
+from webapp.patients.contact import ContactDetails, contact_details
+from webapp.patients.matching import fill_missing_details, find_or_create_patient
+from webapp.questionnaire.submissions import attach_pending_answers
+from webapp.transactions import retry_on_conflict
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -123,40 +110,65 @@ def event_time(booking: Booking, received_at: datetime) -> datetime:
     return received_at
 
 
+def apply_event(booking: Booking, at: datetime, label: str) -> AppliedBooking:
+    """Apply one booking event that happened at ``at``: take the booking's lock (and, for a
+    reschedule, the replaced booking's), then find or create the patient and apply the event
+    (``apply_booking``) in a savepoint, run again when a concurrent transaction inserted the
+    same patient or booking first. ``label`` names the work in logs (ids only).
+
+    Raises ``PayloadError`` or ``InvalidContactError`` when the booking identifies no one,
+    ``UnknownBookingError`` for an attendance update of a booking we lack and
+    ``ConflictError`` when concurrent inserts kept conflicting; any other error propagates
+    with the savepoint rolled back, so nothing of the event is kept.
+    """
+    details = patient_details(booking)
+    lock_booking(*_uids(booking))
+    return retry_on_conflict(lambda: apply_booking(booking, details, at), label)
+
+
+def patient_details(booking: Booking) -> ContactDetails | None:
+    """The normalised contact details of the patient ``booking`` names; ``None`` for an
+    attendance trigger, whose list may name guests only.
+
+    Raises ``PayloadError`` when the booking has no attendee email and
+    ``InvalidContactError`` when its details cannot identify anyone."""
+    if not names_a_patient(booking.trigger):
+        return None
+    if not booking.email:
+        raise PayloadError("payload has no attendee email")
+    return contact_details(
+        booking.email,
+        booking.name,
+        booking.phones,
+        booking.location,
+        booking.timezone,
+        booking.country,
+        booking.city,
+    )
+
+
 def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime) -> AppliedBooking:
-    """Create or update the consultation ``booking`` names, and its patient.
+    """Create or update the consultation ``booking`` names, and its patient; the caller
+    holds the booking's lock (``apply_event``).
 
     A seated event has one consultation per seat holder under the same uid: an event
     applies to the seat of the person it names, a meeting event to every seat, and a
     called-off seated booking to each seat holder it lists. Attendance triggers go to
-    ``apply_attendance``. ``details`` is the patient's normalised contact details (``None``
-    only for attendance triggers).
-
-    The consultation's patient is, in order: the one it already has, the one of the booking
-    it replaces, or the one ``find_or_create_patient`` matches to the booking's details;
-    questionnaire answers sent from the booking's link before it arrived then attach to
-    that patient.
-
-    The caller takes the booking's lock (``webapp.booking_lock``) before it calls this, in
-    a statement of its own or with the delivery's event: the booking's consultations, its
-    patient's candidates and its pending answers are then looked up together, in one round
-    trip on PostgreSQL (``rows.found_ids``), and that statement sees all that the lock's
-    earlier holders committed. (The consultations' lookup takes the lock too, for a caller
-    that did not: it then waits there, and could miss answers sent during the wait.)
+    ``apply_attendance``. The consultation's patient is the one it already has, else the
+    one of the booking it replaces, else the one ``find_or_create_patient`` matches to
+    ``details``; answers sent from the link of a booking created here attach to it.
 
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
-    patient or booking first (the caller retries in a fresh savepoint), and
-    ``UnknownBookingError`` for an attendance update of a booking we do not have.
+    patient or booking first, and ``UnknownBookingError`` for an attendance update of a
+    booking we do not have.
     """
+    replaced_uid = _replaced_uid(booking)
+    held = consultations_of(*_uids(booking))
+    seats = [seat for seat in held if seat.cal_booking_uid == booking.uid]
     if booking.trigger in ATTENDANCE_TRIGGERS:
-        return apply_attendance(booking, _locked_consultations(booking.uid), at)
+        return apply_attendance(booking, seats, at)
     if details is None:
         raise ValueError(f"{booking.trigger} needs the patient's contact details")
-    seat_ids, candidate_ids, pending_ids = found_ids(
-        (_seat_ids_locking(), CANDIDATE_IDS, PENDING_ANSWER_IDS_OF_BOOKING),
-        {"uid": booking.uid, **candidate_parameters(details)},
-    )
-    seats = loaded(SEATS, seat_ids)
     status = TRIGGER_STATUS[booking.trigger]
     named = _seats_named(booking, seats)
     if named:
@@ -167,50 +179,46 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
 
     consultation = next((seat for seat in seats if seat.seat_key == booking.seat_key), None)
     replaced = None
-    if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
-        replaced = _replaced_consultation(booking.reschedule_uid, booking.seat_key)
-
-    consultation_created = consultation is None
-    if consultation is None:
-        consultation = Consultation(cal_booking_uid=booking.uid, seat_key=booking.seat_key)
-    _fill_booking_details(consultation, booking, details)
-    change_status(consultation, status, at, booking.cancellation_reason)
-
-    # Filled first, so that one INSERT holds all of a new booking, and a new patient's
-    # holds the booking too.
+    if replaced_uid is not None:
+        replaced = _replaced_seat(
+            [seat for seat in held if seat.cal_booking_uid == replaced_uid], booking.seat_key
+        )
     patient_created = False
-    existing = replaced if consultation_created else consultation
-    if existing is not None:
-        patient = existing.patient
+    known = consultation or replaced
+    if known is not None:
+        patient = known.patient
         fill_missing_details(patient, details)
     else:
-        match = find_or_create_patient(details, candidate_ids, first_booking=consultation)
+        match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
-    if consultation_created and not patient_created:
-        consultation.patient_profile_id = patient.id
-        insert_row(consultation)
-        set_committed_value(consultation, "patient", patient)
 
-    if booking.reschedule_uid and booking.trigger in RESCHEDULING_TRIGGERS:
-        db.session.flush()  # the new booking's row first: the one it replaces points at it
+    created = []  # the consultations made here, which answers sent before them attach to
+    if consultation is None:
+        consultation = Consultation(
+            cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient=patient
+        )
+        created.append(consultation)
+    _fill_booking_details(consultation, booking, details)
+    change_status(consultation, status, at, booking.cancellation_reason)
+    if replaced_uid is not None:
         if replaced is None:
             replaced = Consultation(
-                cal_booking_uid=booking.reschedule_uid,
+                cal_booking_uid=replaced_uid,
                 seat_key=booking.seat_key,
                 patient=patient,
                 start_time=booking.reschedule_start_time,
                 end_time=booking.reschedule_end_time,
                 title=booking.title,
             )
-            db.session.add(replaced)
+            created.append(replaced)
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
         replaced.rescheduled_to = consultation
+    db.session.add_all(created)
     db.session.flush()
-    if replaced is None:
-        attach_pending_answers(consultation, pending_ids=pending_ids)
-    else:  # the replaced booking's answers too, looked up once its lock is held
-        attach_pending_answers(replaced, consultation)
-    return AppliedBooking(consultation, patient, patient_created, consultation_created)
+    attach_pending_answers(*created)
+    return AppliedBooking(
+        consultation, patient, patient_created, consultation_created=consultation in created
+    )
 
 
 def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) -> AppliedBooking:
@@ -309,45 +317,38 @@ def status_order(status: ConsultationStatus, at: datetime) -> tuple[int, datetim
     return (STATUS_CLASS[status], at, status.value)
 
 
-def _locked_consultations(uid: str) -> list[Consultation]:
-    """Every consultation of a booking uid (one per seat holder in a seated event), oldest
-    first, with its patient and the patient's user, locked for this transaction where
-    supported (the consultations' rows, and the booking itself: ``webapp.booking_lock``).
-    A new booking's lookup finds no ids and loads nothing (``found_objects``)."""
-    return found_objects(_seat_ids_locking(), SEATS, {"uid": uid})
-
-
-def _seat_ids_locking() -> Select[Any]:
-    """The lookup of a booking's consultations' ids (its uid bound as ``uid``) that locks
-    their rows and, on PostgreSQL, the booking itself."""
-    return LOCKED_SEAT_IDS if booking_locks_exist() else SEAT_IDS
-
-
-# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
-_consultations = Consultation.__table__
-SEAT_IDS = (
-    select(_consultations.c.id)
-    .where(_consultations.c.cal_booking_uid == bindparam("uid"))
-    .order_by(_consultations.c.id)
-    .with_for_update()
-)
-# On PostgreSQL the same lookup takes the booking's lock first, in the same round trip.
-LOCKED_SEAT_IDS = SEAT_IDS.where(taking_booking_lock(bindparam("uid")))
-SEATS = (
-    select(Consultation)
-    .where(Consultation.id.in_(bindparam("ids", expanding=True)))
-    .options(
-        joinedload(Consultation.patient, innerjoin=True).joinedload(
-            PatientProfile.user, innerjoin=True
+def consultations_of(*uids: str) -> list[Consultation]:
+    """Every consultation of these booking uids (one per seat holder in a seated event),
+    oldest first, with its patient and the patient's user, their rows locked until the
+    transaction ends where the database locks rows."""
+    return list(
+        db.session.scalars(
+            select(Consultation)
+            .where(Consultation.cal_booking_uid.in_(uids))
+            .options(
+                joinedload(Consultation.patient, innerjoin=True).joinedload(
+                    PatientProfile.user, innerjoin=True
+                )
+            )
+            .order_by(Consultation.id)
+            .with_for_update(of=Consultation)
         )
     )
-    .order_by(Consultation.id)
-)
 
 
-def _replaced_consultation(uid: str, seat_key: str) -> Consultation | None:
+def _uids(booking: Booking) -> list[str]:
+    """The bookings an event changes: its own, and the one a reschedule replaces."""
+    replaced_uid = _replaced_uid(booking)
+    return [booking.uid, replaced_uid] if replaced_uid else [booking.uid]
+
+
+def _replaced_uid(booking: Booking) -> str | None:
+    """The uid of the booking that ``booking`` replaces, if it is a reschedule."""
+    return booking.reschedule_uid if booking.trigger in RESCHEDULING_TRIGGERS else None
+
+
+def _replaced_seat(seats: list[Consultation], seat_key: str) -> Consultation | None:
     """The consultation a reschedule replaces: the same seat holder's, else the booking's."""
-    seats = _locked_consultations(uid)
     return next((seat for seat in seats if seat.seat_key == seat_key), None) or next(
         (seat for seat in seats if seat.seat_key == ""), None
     )
@@ -375,13 +376,12 @@ def _fill_booking_details(
     consultation: Consultation, booking: Booking, details: ContactDetails
 ) -> None:
     """Give the consultation every booking detail it lacks; answers are merged by key."""
-    phone = details.phone.stored if details.phone else None
     for attribute, value in (
         ("cal_booking_id", booking.booking_id),
         ("title", booking.title),
         ("start_time", booking.start_time),
         ("end_time", booking.end_time),
-        ("attendee_phone", phone),
+        ("attendee_phone", details.phone_stored),
         ("attendee_timezone", booking.timezone),
         ("attendee_email", booking.attendees[0].email if booking.attendees else None),
         ("attendee_locale", booking.locale),

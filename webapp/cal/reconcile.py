@@ -3,7 +3,7 @@
 Deliveries can be lost: the app was down, a connection broke mid-request, a host died with
 a full spool. ``reconcile`` pulls every booking changed since a time, turns each into the
 same typed ``Booking`` a delivery gives (``bookings_from_api``), and applies the ones we
-lack or hold out of date with ``apply_booking``, the function deliveries use, so the same
+lack or hold out of date with ``apply_event``, as deliveries are applied, so the same
 matching and lifecycle rules hold and a delivery arriving later is a no-op. Every run is
 recorded in ``reconcile_runs``. Functions here flush; ``reconcile`` commits its run record,
 and the caller commits the applied bookings (or, for a dry run, rolls them back).
@@ -19,9 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.booking_lock import lock_booking
 from webapp.cal.api import CalApi, CalApiError
-from webapp.cal.events import apply_booking, event_time, names_a_patient
+from webapp.cal.events import apply_event, event_time
 from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, parse_time
 from webapp.cal.spool import is_database_unreachable
 from webapp.extensions import db
@@ -33,8 +32,8 @@ from webapp.models import (
     ReconcileRunStatus,
     utcnow,
 )
-from webapp.patients.contact import InvalidContactError, contact_details
-from webapp.transactions import ConflictError, retry_on_conflict
+from webapp.patients.contact import InvalidContactError
+from webapp.transactions import ConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -440,24 +439,9 @@ def _apply_all(
             # Its replacement cannot be read: at least record it as called off.
             booking = {key: value for key, value in booking.items() if key != "rescheduledToUid"}
         try:
-            lock_booking(uid)  # before its consultations are read (``apply_booking``)
             events = bookings_from_api(booking, now) + seats_left(booking, _consultations(uid))
             for event in events:
-                details = None
-                if names_a_patient(event.trigger):
-                    details = contact_details(
-                        event.email,
-                        event.name,
-                        event.phones,
-                        event.location,
-                        event.timezone,
-                        event.country,
-                        event.city,
-                    )
-                retry_on_conflict(
-                    lambda e=event, d=details: apply_booking(e, d, event_time(e, now)),
-                    f"cal reconcile booking {uid}",
-                )
+                apply_event(event, event_time(event, now), f"cal reconcile booking {uid}")
         except (PayloadError, InvalidContactError, ConflictError) as exc:
             logger.warning("cal reconcile: booking %s not applied: %s", uid, exc)
             result.skipped.append(uid)

@@ -145,7 +145,7 @@ def apply_waiting(directory: Path) -> DrainResult:
                 logger.info(
                     "cal spool: applied %s as event %s (%s)",
                     delivery.name,
-                    outcome.event.id,
+                    outcome.event_id,
                     outcome.status,
                 )
                 delivery.path.unlink()

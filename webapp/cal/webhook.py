@@ -42,15 +42,14 @@ def receive() -> tuple[Response, int]:
 
     try:
         outcome = receive_delivery(body)
-        answer = outcome.as_json()  # read before the commit expires the stored event
         db.session.commit()
     except Exception as exc:
         if not spool.is_database_unreachable(exc):
             raise
         return _keep_for_later(body)
     if outcome.status == EventStatus.REJECTED:
-        return error_json(400, outcome.message, answer)
-    return jsonify(answer), 200
+        return error_json(400, outcome.message, outcome.as_json())
+    return jsonify(outcome.as_json()), 200
 
 
 @limiter.request_filter

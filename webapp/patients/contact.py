@@ -51,6 +51,16 @@ class ContactDetails:
     country: str | None = None
     city: str | None = None
 
+    @property
+    def phone_e164(self) -> str | None:
+        """The phone in E.164, the form matching compares; ``None`` without a readable one."""
+        return self.phone.e164 if self.phone else None
+
+    @property
+    def phone_stored(self) -> str | None:
+        """The phone as it is stored (``Phone.stored``); ``None`` without one."""
+        return self.phone.stored if self.phone else None
+
 
 def is_placeholder_email(raw: str | None) -> bool:
     """Whether ``raw`` is an address Cal.com invented, which is nobody's email."""

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, union
 from sqlalchemy.orm import contains_eager
-from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
-from webapp.models import Consultation, DuplicateDismissal, PatientProfile, User
+from webapp.models import DuplicateDismissal, PatientProfile, User
 from webapp.patients.contact import ContactDetails
-from webapp.rows import found_objects, insert_chain, loaded
 
 
 @dataclass(frozen=True)
@@ -29,11 +27,7 @@ class PatientMatch:
     rule: str  # "email", "phone", "merged", "new" or "new-possible-duplicate"
 
 
-def find_or_create_patient(
-    details: ContactDetails,
-    candidate_ids: list[int] | None = None,
-    first_booking: Consultation | None = None,
-) -> PatientMatch:
+def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     """Return the patient these details belong to, creating User and profile if needed.
 
     Rules, in order: (1) the same normalised email is that patient; (2) the same phone is
@@ -41,27 +35,14 @@ def find_or_create_patient(
     (3) details that rules 1 and 2 would have matched to a record since merged into
     another belong to the survivor of that merge; (4) a phone shared with a patient whose
     email differs makes a new patient flagged as a possible duplicate of the other, never
-    a silent merge; (5) otherwise a new patient. A merged-away record is never the
-    answer. A matched profile gains any field it lacked, and no field is overwritten; a
-    patient found by email whose phone another patient with another email has is flagged
-    as a possible duplicate of that patient, unless a consultant said they are different
-    people (``pair_dismissed``) or the two are flagged already.
+    a silent merge; (5) otherwise a new patient. A merged-away record is never the answer.
+    A matched profile gains any field it lacked and loses none (``fill_missing_details``),
+    and is flagged when another patient has its phone (``flag_shared_phone``).
 
-    ``candidate_ids`` is what ``CANDIDATE_IDS`` found with ``candidate_parameters``, when
-    the caller looked it up together with its own lookups (``rows.found_ids``); without
-    it the candidates are looked up here. ``first_booking``, a new consultation, is
-    inserted with a new patient, in the same statement (``create_patient``); for a patient
-    found, it is left to the caller.
-
-    A matched profile's changes are flushed; a new patient is inserted at once
-    (``create_patient``). A concurrent insert of the same email raises ``IntegrityError``;
-    the caller rolls back its savepoint and calls again, which then finds the other's
-    patient.
+    Flushes. A concurrent insert of the same email raises ``IntegrityError``; the caller
+    rolls back its savepoint and calls again, which then finds the other's patient.
     """
-    if candidate_ids is None:
-        candidates = _candidates(details)
-    else:
-        candidates = loaded(CANDIDATES, candidate_ids)
+    candidates = _candidates(details)
     current = [c for c in candidates if c.merged_into_id is None]
     if details.email:
         patient = next((c for c in current if c.user.email == details.email), None)
@@ -70,7 +51,7 @@ def find_or_create_patient(
             flag_shared_phone(patient, details, current)
             return PatientMatch(patient, created=False, rule="email")
 
-    phone = details.phone.e164 if details.phone else None
+    phone = details.phone_e164
     same_phone = [candidate for candidate in current if phone and candidate.phone == phone]
     for candidate in same_phone:
         if details.email is None or candidate.email in (None, details.email):
@@ -84,7 +65,7 @@ def find_or_create_patient(
         fill_missing_details(survivor, details)
         return PatientMatch(survivor, created=False, rule="merged")
 
-    patient = create_patient(details, possible_duplicate_of, first_booking)
+    patient = create_patient(details, possible_duplicate_of)
     rule = "new-possible-duplicate" if possible_duplicate_of else "new"
     return PatientMatch(patient, created=True, rule=rule)
 
@@ -96,7 +77,7 @@ def flag_shared_phone(
     the current records found for ``details``) who has its phone and another email: unless
     ``patient`` is flagged already, the two are flagged either way round, or a consultant
     dismissed the pair."""
-    phone = details.phone.e164 if details.phone else None
+    phone = details.phone_e164
     if not phone or patient.possible_duplicate_of_id is not None:
         return
     others = [
@@ -132,7 +113,7 @@ def _survivor_of_merged_record(
     details: ContactDetails, merged: list[PatientProfile]
 ) -> PatientProfile | None:
     """The patient a merged-away record with these details now lives on, if any."""
-    phone = details.phone.e164 if details.phone else None
+    phone = details.phone_e164
     for record in merged:
         same_email = details.email is not None and record.email == details.email
         same_phone = (
@@ -156,24 +137,22 @@ def survivor_of(patient: PatientProfile) -> PatientProfile:
 
 def _candidates(details: ContactDetails) -> list[PatientProfile]:
     """The patients whose user or profile has the details' email or whose profile has
-    their phone, merged-away records included, oldest first, users loaded: their ids in
-    one query, then, when there are any, the patients (``found_objects``)."""
+    their phone, merged-away records included, oldest first, users loaded."""
     parameters = candidate_parameters(details)
     if not any(parameters.values()):
         return []
-    return found_objects(CANDIDATE_IDS, CANDIDATES, parameters)
+    return list(db.session.scalars(CANDIDATES, parameters))
 
 
 def candidate_parameters(details: ContactDetails) -> dict[str, str | None]:
-    """What ``CANDIDATE_IDS`` looks for: the details' email and phone (a missing one is
-    bound as NULL, which equals nothing)."""
-    return {"email": details.email, "phone": details.phone.e164 if details.phone else None}
+    """What ``CANDIDATES`` looks for: the details' email and phone (a missing one is bound
+    as NULL, which equals nothing)."""
+    return {"email": details.email, "phone": details.phone_e164}
 
 
-# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
-# One SELECT per way of matching, each answered by its own index: joined by OR in one
-# WHERE, PostgreSQL read every patient to test the user's email against each, so every
-# delivery grew slower with the clinic.
+# One SELECT per way of matching, each answered by its own index, in a UNION: a delivery
+# then reads the few patients it may belong to, however many the clinic has (an OR of the
+# three in one WHERE would make PostgreSQL read every patient).
 _profiles, _users = PatientProfile.__table__, User.__table__
 CANDIDATE_IDS = union(
     select(_profiles.c.id).where(
@@ -181,30 +160,26 @@ CANDIDATE_IDS = union(
     ),
     select(_profiles.c.id).where(_profiles.c.email == bindparam("email")),
     select(_profiles.c.id).where(_profiles.c.phone == bindparam("phone")),
-).order_by(_profiles.c.id)
+)
 CANDIDATES = (
     select(PatientProfile)
     .join(PatientProfile.user)
     .options(contains_eager(PatientProfile.user))
-    .where(PatientProfile.id.in_(bindparam("ids", expanding=True)))
+    .where(PatientProfile.id.in_(CANDIDATE_IDS))
     .order_by(PatientProfile.id)
 )
 
 
 def create_patient(
-    details: ContactDetails,
-    possible_duplicate_of: PatientProfile | None = None,
-    first_booking: Consultation | None = None,
+    details: ContactDetails, possible_duplicate_of: PatientProfile | None = None
 ) -> PatientProfile:
-    """Insert a User and its PatientProfile from ``details`` and return the profile, with
-    its user, and ``first_booking`` (a new consultation) as the profile's (``insert_chain``:
-    one statement on PostgreSQL).
+    """Insert a User and its PatientProfile from ``details`` and return the profile.
 
     Raises ``IntegrityError`` when a concurrent transaction inserted a user with the same
     email first: the caller rolls back its savepoint and matches again."""
-    phone = details.phone.stored if details.phone else None
-    user = User(email=details.email, phone_number=phone, name=details.name)
+    phone = details.phone_stored
     patient = PatientProfile(
+        user=User(email=details.email, phone_number=phone, name=details.name),
         name=details.name,
         email=details.email,
         phone=phone,
@@ -212,40 +187,29 @@ def create_patient(
         country=details.country,
         city=details.city,
         timezone=details.timezone,
-        possible_duplicate_of_id=possible_duplicate_of.id if possible_duplicate_of else None,
+        possible_duplicate_of=possible_duplicate_of,
     )
-    booked = [(first_booking, "patient_profile_id")] if first_booking is not None else []
-    insert_chain(user, (patient, "user_id"), *booked)
-    set_committed_value(patient, "user", user)
-    set_committed_value(user, "profile", patient)
-    set_committed_value(patient, "possible_duplicate_of", possible_duplicate_of)
-    if first_booking is not None:
-        set_committed_value(first_booking, "patient", patient)
+    db.session.add(patient)
+    db.session.flush()
     return patient
 
 
 def fill_missing_details(patient: PatientProfile, details: ContactDetails) -> None:
-    """Give ``patient`` every detail it lacks; never overwrite one, never blank one."""
-    user = patient.user
-    if details.email and not patient.email:
-        patient.email = details.email
-    if details.email and not user.email:
-        user.email = details.email
-    if details.name and not patient.name:
-        patient.name = details.name
-    if details.name and not user.name:
-        user.name = details.name
-    phone = details.phone.stored if details.phone else None
-    if phone and not patient.phone:
-        patient.phone = phone
-    if phone and not user.phone_number:
-        user.phone_number = phone
-    if details.location and not patient.location:
-        patient.location = details.location
-    if details.country and not patient.country:
-        patient.country = details.country
-    if details.city and not patient.city:
-        patient.city = details.city
-    if details.timezone and not patient.timezone:
-        patient.timezone = details.timezone
+    """Give ``patient`` and its user every detail they lack; never overwrite one, never
+    blank one. Flushes."""
+    user, phone = patient.user, details.phone_stored
+    for record, attribute, value in (
+        (patient, "email", details.email),
+        (user, "email", details.email),
+        (patient, "name", details.name),
+        (user, "name", details.name),
+        (patient, "phone", phone),
+        (user, "phone_number", phone),
+        (patient, "location", details.location),
+        (patient, "country", details.country),
+        (patient, "city", details.city),
+        (patient, "timezone", details.timezone),
+    ):
+        if value and not getattr(record, attribute):
+            setattr(record, attribute, value)
     db.session.flush()

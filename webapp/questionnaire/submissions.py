@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 
 from webapp.booking_lock import lock_booking
 from webapp.extensions import db
@@ -29,7 +29,6 @@ from webapp.patients.contact import ContactDetails
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
 from webapp.questionnaire.photos import attach_submission_photos
 from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS, MULTIPLE_CHOICE_FIELDS
-from webapp.rows import found_objects, loaded
 
 PENDING_MAX_AGE = timedelta(days=30)
 
@@ -54,7 +53,7 @@ def submit_questionnaire(
         cal_booking_uid=access.booking_uid,
         typed_name=typed.name if typed else None,
         typed_email=typed.email if typed else None,
-        typed_phone=typed.phone.stored if typed and typed.phone else None,
+        typed_phone=typed.phone_stored if typed else None,
         answers=answers,
         submitted_at=utcnow(),
     )
@@ -67,31 +66,22 @@ def submit_questionnaire(
     return submission
 
 
-def attach_pending_answers(
-    *consultations: Consultation, pending_ids: list[int] | None = None
-) -> None:
+def attach_pending_answers(*consultations: Consultation) -> None:
     """Give the pending answers (and their photos) sent from these bookings' links to the
     bookings' patient.
 
-    Called when Cal.com's delivery of a booking arrives (and for the booking a reschedule
-    replaces). In a seated booking, whose link every seat holder shares, a seat takes only
-    the answers typed under its holder's email. Answers are applied oldest first; answers
-    older than the profile's latest are kept as history without undoing newer ones. Safe
-    to repeat: attached answers are no longer pending.
-
-    ``pending_ids`` is what ``PENDING_ANSWER_IDS_OF_BOOKING`` found for the one booking of
-    ``consultations``, when the caller looked it up together with its own lookups
-    (``rows.found_ids``), holding the booking's lock (``webapp.booking_lock``) since before
-    that statement started; without it the answers are looked up here.
+    Called when a booking's consultation is created (by its Cal.com delivery, or as the
+    booking a reschedule replaces), holding the booking's lock. In a seated booking, whose
+    link every seat holder shares, a seat takes only the answers typed under its holder's
+    email. Answers are applied oldest first; answers older than the profile's latest are kept
+    as history without undoing newer ones. Safe to repeat: attached answers are no longer
+    pending.
     """
     if not consultations:
         return
-    if pending_ids is not None:
-        pending = loaded(PENDING_ANSWERS, pending_ids)
-    else:
-        uids = sorted({consultation.cal_booking_uid for consultation in consultations})
-        pending = found_objects(PENDING_ANSWER_IDS, PENDING_ANSWERS, {"uids": uids})
-    for submission in pending:
+    for submission in pending_answers(
+        *{consultation.cal_booking_uid for consultation in consultations}
+    ):
         consultation = next(
             (
                 consultation
@@ -113,19 +103,18 @@ def attach_pending_answers(
     db.session.flush()
 
 
-# Built once, so that every delivery reuses their cache keys as well as their compiled SQL.
-_submissions = QuestionnaireSubmission.__table__
-_pending = select(_submissions.c.id).where(_submissions.c.patient_profile_id.is_(None))
-PENDING_ANSWER_IDS = _pending.where(
-    _submissions.c.cal_booking_uid.in_(bindparam("uids", expanding=True))
-)
-# The same for one booking, its uid bound as ``uid``, to be looked up with other lookups.
-PENDING_ANSWER_IDS_OF_BOOKING = _pending.where(_submissions.c.cal_booking_uid == bindparam("uid"))
-PENDING_ANSWERS = (
-    select(QuestionnaireSubmission)
-    .where(QuestionnaireSubmission.id.in_(bindparam("ids", expanding=True)))
-    .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
-)
+def pending_answers(*uids: str) -> list[QuestionnaireSubmission]:
+    """The answers sent from these bookings' links that wait for their patient, oldest first."""
+    return list(
+        db.session.scalars(
+            select(QuestionnaireSubmission)
+            .where(
+                QuestionnaireSubmission.patient_profile_id.is_(None),
+                QuestionnaireSubmission.cal_booking_uid.in_(sorted(uids)),
+            )
+            .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
+        )
+    )
 
 
 def purge_pending(now: datetime) -> list[int]:
