@@ -11,9 +11,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import log_privacy
 from webapp.config import load_settings
 from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from webapp.security import logs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log_privacy.install()
+    logs.install()
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -56,7 +56,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from webapp import audit_views, cli, errors, health, i18n, security, storable, templating
+    from webapp import cli, errors
+    from webapp.audit import views as audit_views
     from webapp.auth import cli as auth_cli
     from webapp.auth import views as auth_views
     from webapp.auth.sessions import load_consultant, send_to_login
@@ -64,8 +65,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.cal import spool, webhook
     from webapp.connection import views as connection_views
     from webapp.dashboard import views as dashboard_views
+    from webapp.database import health
+    from webapp.pages import filters
     from webapp.patients import views as patient_views
+    from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
+    from webapp.security import headers, storable
 
     login_manager.user_loader(load_consultant)
     login_manager.unauthorized_handler(send_to_login)
@@ -83,10 +88,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     storable.register(app)
-    security.register(app)
-    templating.register(app)
+    headers.register(app)
+    filters.register(app)
     spool.register(app)
-    i18n.register(app)
+    language.register(app)
     for commands in (cal_cli, auth_cli, cli):
         commands.register(app)
     return app

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from webapp.extensions import db
-from webapp.log_privacy import log_failure
+from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
 

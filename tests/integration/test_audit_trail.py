@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from tests.conftest import count, deliver, fixture_body
-from webapp import audit
-from webapp.audit import PER_PAGE
+from webapp.audit import trail
+from webapp.audit.trail import PER_PAGE
 from webapp.auth.consultants import create_consultant
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultant, PatientProfile
@@ -87,7 +87,7 @@ def test_the_audit_pages_are_no_patient_views(app, consultant_client, patient_id
 
 def test_an_audit_row_cannot_be_changed_or_deleted_through_the_orm(app, consultant):
     with app.app_context():
-        event = audit.record("patient.viewed", db.session.get(Consultant, consultant))
+        event = trail.record("patient.viewed", db.session.get(Consultant, consultant))
         db.session.commit()
 
         event.action = "patient.merged"
@@ -154,10 +154,10 @@ def test_the_patient_audit_page_lists_who_saw_the_record_newest_first(
     with app.app_context():
         other = create_consultant("deniz@clinic.example", "Dr. Deniz Kaya", "x" * 20, "UTC")
         db.session.flush()
-        audit.record(
+        trail.record(
             "note.added", other, db.session.get(PatientProfile, patient_id), {"note_id": 7}
         )
-        audit.record("patient.viewed", other, None)  # another patient's page: not listed
+        trail.record("patient.viewed", other, None)  # another patient's page: not listed
         db.session.commit()
     consultant_client.get(f"/patients/{patient_id}")
 

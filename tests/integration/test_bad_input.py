@@ -723,7 +723,7 @@ def test_an_extreme_stored_time_renders_on_every_tab_the_poll_and_the_patient_pa
 
 
 def test_a_time_that_overflows_in_the_readers_zone_is_shown_in_utc(app):
-    from webapp.templating import local_time
+    from webapp.pages.filters import local_time
 
     assert local_time(EXTREME_TIMES["year-9999"], "Europe/Istanbul") == "Fri 31 Dec 23:00 UTC"
     assert local_time(EXTREME_TIMES["year-1"], "America/New_York", "%d %b %Y") == "01 Jan 1 UTC"

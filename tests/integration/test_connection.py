@@ -140,11 +140,11 @@ def test_replay_of_an_unknown_delivery_is_404(consultant_client):
 
 
 def test_audit_events_cannot_be_changed_or_deleted(app, consultant):
-    from webapp import audit
+    from webapp.audit import trail
     from webapp.models import Consultant
 
     with app.app_context():
-        entry = audit.record("delivery.replayed", db.session.get(Consultant, consultant))
+        entry = trail.record("delivery.replayed", db.session.get(Consultant, consultant))
         db.session.commit()
         entry.action = "something.else"
         with pytest.raises(RuntimeError, match="append-only"):
@@ -158,10 +158,10 @@ def test_audit_events_cannot_be_changed_or_deleted(app, consultant):
 
 
 def test_a_system_audit_event_has_no_consultant(app):
-    from webapp import audit
+    from webapp.audit import trail
 
     with app.app_context():
-        entry = audit.record("spool.applied", None, details={"files": 2})
+        entry = trail.record("spool.applied", None, details={"files": 2})
         db.session.commit()
         assert (entry.consultant_id, entry.patient_profile_id) == (None, None)
 

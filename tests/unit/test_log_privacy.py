@@ -2,7 +2,7 @@
 
 import logging
 
-from webapp.log_privacy import DropQueryStrings
+from webapp.security.logs import DropQueryStrings
 
 
 def record(msg: str, *args: object) -> logging.LogRecord:

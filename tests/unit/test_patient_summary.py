@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from webapp.pages.filters import zone_place
 from webapp.patients.summary import (
     MeetingPlace,
     PhoneLinks,
@@ -16,7 +17,6 @@ from webapp.patients.summary import (
     surgeon_alerts,
     web_link,
 )
-from webapp.templating import zone_place
 
 
 @pytest.mark.parametrize(

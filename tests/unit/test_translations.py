@@ -9,7 +9,7 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from webapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from webapp.questionnaire.language import DEFAULT_LANGUAGE, LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "webapp" / "translations"

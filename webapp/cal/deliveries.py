@@ -27,11 +27,11 @@ from webapp.cal.events import (
     is_acted_on,
 )
 from webapp.cal.payload import Delivery, PayloadError, parse_booking, read_delivery
+from webapp.database.conflicts import ConflictError
 from webapp.extensions import db
-from webapp.log_privacy import log_failure
 from webapp.models import EventStatus, WebhookEvent, utcnow
 from webapp.patients.contact import InvalidContactError
-from webapp.transactions import ConflictError
+from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.booking_lock import lock_booking
 from webapp.cal.payload import Booking, PayloadError
+from webapp.database.conflicts import retry_on_conflict
+from webapp.database.locks import lock_booking
 from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus, PatientProfile
 from webapp.patients.contact import ContactDetails, contact_details
 from webapp.patients.matching import fill_missing_details, find_or_create_patient
 from webapp.questionnaire.submissions import attach_pending_answers
-from webapp.transactions import retry_on_conflict
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {

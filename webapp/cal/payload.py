@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webapp.cal.questions import CITY_WORDS, COUNTRY_WORDS, LOCATION_WORDS, PHONE_WORDS, rank
-from webapp.storable import unstorable_character
+from webapp.security.storable import unstorable_character
 
 MEETING_LOCATION_PREFIXES = ("integrations:", "http://", "https://")
 MAX_UID = 100

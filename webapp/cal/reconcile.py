@@ -23,8 +23,8 @@ from webapp.cal.api import CalApi, CalApiError
 from webapp.cal.events import apply_event, event_time
 from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, parse_time
 from webapp.cal.spool import is_database_unreachable
+from webapp.database.conflicts import ConflictError
 from webapp.extensions import db
-from webapp.log_privacy import log_failure
 from webapp.models import (
     Consultation,
     ConsultationStatus,
@@ -33,7 +33,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.patients.contact import InvalidContactError
-from webapp.transactions import ConflictError
+from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from webapp import audit
+from webapp.audit import trail
 from webapp.cal.deliveries import replay_events
 from webapp.connection.health import Attention, connection_health, needs_attention
 from webapp.extensions import db
@@ -37,7 +37,7 @@ def replay(event_id: int) -> Response:
     before = event.status
     [outcome] = replay_events([event])
     patient = db.session.get(PatientProfile, outcome.patient_id) if outcome.patient_id else None
-    audit.record(
+    trail.record(
         "delivery.replayed",
         current_user,
         patient,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from webapp.audit import record
+from webapp.audit.trail import record
 from webapp.cal.events import change_status
 from webapp.models import Consultant, Consultation, ConsultationStatus
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
 from webapp.models import SQLITE_SEARCH, Consultation, ConsultationStatus, PatientProfile, fold
-from webapp.paging import Page
+from webapp.pages.paging import Page
 from webapp.patients.contact import read_phone
 from webapp.patients.merging import default_choices, differing_fields
 

@@ -40,8 +40,8 @@ from webapp.dashboard.queries import (
 )
 from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
+from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
-from webapp.templating import zone
 
 bp = Blueprint("dashboard", __name__)
 # The Needs review tab's side-by-side pairs (dashboard/_review.html).

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Table, or_, select, update
 
-from webapp import audit
+from webapp.audit import trail
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -148,7 +148,7 @@ def merge_patients(
     )
     db.session.add(merge)
     db.session.flush()
-    audit.record(
+    trail.record(
         "patient.merged",
         consultant,
         survivor,
@@ -218,7 +218,7 @@ def undo_merge(merge: PatientMerge, consultant: Consultant) -> None:
     merge.undone_at = utcnow()
     merge.undone_by_id = consultant.id
     db.session.flush()
-    audit.record(
+    trail.record(
         "patient.merge_undone",
         consultant,
         db.session.get(PatientProfile, merge.survivor_id),
@@ -248,7 +248,7 @@ def dismiss_duplicate(
         dismissal = DuplicateDismissal(first_id=low, second_id=high, consultant_id=consultant.id)
         db.session.add(dismissal)
     db.session.flush()
-    audit.record("patient.duplicate_dismissed", consultant, patient, {"other_id": other.id})
+    trail.record("patient.duplicate_dismissed", consultant, patient, {"other_id": other.id})
     return dismissal
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from webapp import audit
+from webapp.audit import trail
 from webapp.extensions import db
 from webapp.models import Consultant, PatientNote, PatientProfile
 
@@ -43,7 +43,7 @@ def add_note(patient: PatientProfile, consultant: Consultant, body: str) -> Pati
     )
     db.session.add(note)
     db.session.flush()
-    audit.record("note.added", consultant, patient, {"note_id": note.id})
+    trail.record("note.added", consultant, patient, {"note_id": note.id})
     return note
 
 
@@ -62,7 +62,7 @@ def edit_note(note: PatientNote, consultant: Consultant, body: str) -> PatientNo
     db.session.add(version)
     db.session.flush()
     patient = db.session.get(PatientProfile, note.patient_profile_id)
-    audit.record(
+    trail.record(
         "note.edited", consultant, patient, {"note_id": version.id, "replaces_id": note.id}
     )
     return version

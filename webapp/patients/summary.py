@@ -13,7 +13,7 @@ from typing import Any
 import phonenumbers
 
 from webapp.models import Consultation, ConsultationStatus
-from webapp.templating import shorten
+from webapp.pages.filters import shorten
 
 # Cal.com's names for where a meeting happens, in words.
 MEETING_APPS = {

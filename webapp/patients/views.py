@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import audit
+from webapp.audit import trail
 from webapp.extensions import db
 from webapp.models import Consultation, PatientMerge, PatientNote, PatientProfile, WebhookEvent
 from webapp.patients.merging import (
@@ -49,7 +49,7 @@ def show(patient_id: int) -> str:
     """
     patient = _patient(patient_id)
     if is_page_view():
-        audit.record("patient.viewed", current_user, patient)
+        trail.record("patient.viewed", current_user, patient)
         db.session.commit()
     consultations = patient_consultations(patient)
     return render_template(

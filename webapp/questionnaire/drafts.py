@@ -22,8 +22,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db
-from webapp.i18n import PATIENT_PATH
 from webapp.models import PatientPhoto, QuestionnaireDraft, utcnow
+from webapp.questionnaire.language import PATIENT_PATH
 from webapp.questionnaire.links import QuestionnaireAccess
 from webapp.questionnaire.questions import MULTIPLE_CHOICE_FIELDS
 

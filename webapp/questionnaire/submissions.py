@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from webapp.booking_lock import lock_booking
+from webapp.database.locks import lock_booking
 from webapp.extensions import db
 from webapp.models import (
     Consultation,

@@ -18,7 +18,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from webapp.extensions import db, limiter
-from webapp.i18n import keep_language, use_booking_locale
 from webapp.models import ConsultationStatus, PatientPhoto, QuestionnaireDraft, utcnow
 from webapp.patients.contact import ContactDetails, contact_details
 from webapp.questionnaire.drafts import (
@@ -31,6 +30,7 @@ from webapp.questionnaire.drafts import (
 )
 from webapp.questionnaire.forms import PendingBookingForm, QuestionnaireForm
 from webapp.questionnaire.history import patient_questionnaire
+from webapp.questionnaire.language import keep_language, use_booking_locale
 from webapp.questionnaire.links import (
     BOOKING_UID,
     LINK_MAX_AGE,

@@ -13,10 +13,10 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.audit import MAX_PAGE, AuditFilter, audit_page, recorded_actions
+from webapp.audit.trail import MAX_PAGE, AuditFilter, audit_page, recorded_actions
 from webapp.extensions import db
 from webapp.models import Consultant, PatientProfile
-from webapp.templating import zone
+from webapp.pages.filters import zone
 
 bp = Blueprint("audit", __name__)
 # Days a filter may name (a year such as 9999 would overflow once a day is added).

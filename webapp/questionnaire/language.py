@@ -19,7 +19,7 @@ from flask import Flask, after_this_request, current_app, g, request, url_for
 from flask_babel import Babel, get_locale, refresh
 from werkzeug.wrappers import Response
 
-from webapp.templating import zone
+from webapp.pages.filters import zone
 
 # Each language by its own name, in the switch's order.
 LANGUAGES = {

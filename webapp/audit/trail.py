@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultant, PatientProfile, utcnow
-from webapp.paging import Page
+from webapp.pages.paging import Page
 
 
 def record(
