@@ -59,8 +59,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp import cli, errors
     from webapp.audit import views as audit_views
     from webapp.auth import cli as auth_cli
+    from webapp.auth import sessions
     from webapp.auth import views as auth_views
-    from webapp.auth.sessions import load_consultant, send_to_login
     from webapp.cal import cli as cal_cli
     from webapp.cal import spool, webhook
     from webapp.connection import views as connection_views
@@ -71,9 +71,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
     from webapp.security import headers, storable
-
-    login_manager.user_loader(load_consultant)
-    login_manager.unauthorized_handler(send_to_login)
 
     for blueprint in (
         webhook.bp,
@@ -88,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     storable.register(app)
+    sessions.register(app)
     headers.register(app)
     filters.register(app)
     spool.register(app)

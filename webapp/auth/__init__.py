@@ -1,1 +1,2 @@
-"""Consultant logins: accounts, sessions that expire, and rate-limited sign-in."""
+"""Consultant logins: accounts (consultants.py), sessions that expire (sessions.py),
+rate-limited sign-in (views.py, forms.py) and ``flask consultants`` (cli.py)."""

@@ -7,10 +7,10 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, request, session, url_for
+from flask import Flask, Response, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from webapp.extensions import db
+from webapp.extensions import db, login_manager
 from webapp.models import Consultant
 
 IDLE_LIMIT = timedelta(minutes=30)
@@ -134,3 +134,10 @@ def local_path(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def register(app: Flask) -> None:
+    """Make Flask-Login read sessions this way, and check their limits on every request."""
+    login_manager.user_loader(load_consultant)
+    login_manager.unauthorized_handler(send_to_login)
+    app.before_request(enforce_session_limits)

@@ -1,1 +1,4 @@
-"""Cal.com integration: signed webhook deliveries turned into patients and consultations."""
+"""Cal.com: signed deliveries (signature.py, webhook.py) read into one typed booking
+(payload.py, questions.py), kept and processed once (deliveries.py, spool.py), applied to
+patients and consultations by one operation (events.py); Cal.com's API (api.py) and
+reconciliation with it (reconcile.py); ``flask cal`` (cli.py)."""

@@ -1,10 +1,8 @@
-"""Headers every response carries, and the session rules every request passes."""
+"""Headers every response carries."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
-
-from webapp.auth.sessions import enforce_session_limits
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -36,6 +34,5 @@ def add_security_headers(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    """Attach the session rules and the headers to ``app``."""
-    app.before_request(enforce_session_limits)
+    """Give every response of ``app`` the headers."""
     app.after_request(add_security_headers)
