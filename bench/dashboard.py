@@ -61,13 +61,13 @@ from werkzeug.test import TestResponse
 from bench.serving import bench_app
 from webapp.config import database_url
 from webapp.dashboard.queries import PER_PAGE, tab_condition
+from webapp.dashboard.search import search_text_for
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
     ConsultationStatus,
     PatientProfile,
     User,
-    search_text_for,
     utcnow,
 )
 

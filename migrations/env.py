@@ -95,7 +95,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        from webapp.models import declared_for
+        from webapp.database.schema import declared_for
 
         dialect = connection.dialect.name
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    DDL,
     JSON,
     Boolean,
     DateTime,
@@ -23,7 +21,6 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
-    update,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -106,7 +103,8 @@ class PatientProfile(db.Model):
 
     __tablename__ = "patient_profiles"
     # The dashboard's search looks for a fragment anywhere in ``search_text``; on
-    # PostgreSQL a trigram index answers that without reading every patient (SQLite scans).
+    # PostgreSQL a trigram index answers that without reading every patient (SQLite's
+    # index is a virtual table of its own: ``webapp.dashboard.search``).
     __table_args__ = (
         Index(
             "ix_patient_profiles_search_text_trgm",
@@ -137,16 +135,16 @@ class PatientProfile(db.Model):
     )
     age_range: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str | None] = mapped_column(String(30))
-    # Name, email, phone digits, city and country folded for the dashboard's search
-    # (``search_text_for``).
+    # Name, email, phone digits, city and country folded for the dashboard's search, kept
+    # in step with them on every write (``webapp.dashboard.search``).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The latest answer to every questionnaire question; history is in the submissions.
     questionnaire_answers: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
     questionnaire_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the patient's latest consultation starts (one of unknown time counts from when it
     # was booked); NULL while they have none. The database keeps it, by triggers on
-    # ``consultations`` (``LATEST_BOOKING_DDL``), whatever writes them; the app never sets
-    # it. The dashboard's search lists the patients it finds in this order.
+    # ``consultations`` (``webapp.dashboard.search``), whatever writes them; the app never
+    # sets it. The dashboard's search lists the patients it finds in this order.
     latest_booking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -161,100 +159,6 @@ class PatientProfile(db.Model):
     consultations: Mapped[list[Consultation]] = relationship(
         back_populates="patient", order_by="Consultation.start_time"
     )
-
-
-# Letters that Unicode does not decompose into a base letter and a mark, read as their
-# nearest ASCII spelling (Turkish dotless i, Scandinavian o and ae, Polish l, German sharp s).
-EXTRA_FOLDS = str.maketrans(
-    {"ı": "i", "ø": "o", "æ": "ae", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "œ": "oe", "ß": "ss"}
-)
-
-
-def fold(text: str | None) -> str:
-    """``text`` as the search compares it: accents dropped, case folded, a few letters
-    spelled in ASCII, so that "muller" finds Müller, "ozge" Özge and "istanbul" İstanbul."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
-    bare = "".join(character for character in decomposed if not unicodedata.combining(character))
-    return bare.translate(EXTRA_FOLDS)
-
-
-def search_text_for(
-    name: str | None,
-    email: str | None,
-    phone: str | None,
-    city: str | None = None,
-    country: str | None = None,
-) -> str:
-    """What the dashboard's search looks in, one line each: the name, the email, the phone's
-    digits, the city and the country, folded by ``fold`` (in Python, since SQLite's
-    ``lower`` knows ASCII letters only)."""
-    digits = "".join(character for character in phone or "" if character.isdigit())
-    return "\n".join([fold(name), fold(email), digits, fold(city), fold(country)])
-
-
-@event.listens_for(PatientProfile, "before_insert")
-@event.listens_for(PatientProfile, "before_update")
-def _refresh_search_text(_mapper: Any, _connection: Any, patient: PatientProfile) -> None:
-    patient.search_text = search_text_for(
-        patient.name, patient.email, patient.phone, patient.city, patient.country
-    )
-
-
-def declared_for(item: Any, dialect: str) -> bool:
-    """Whether the models declare ``item`` (a table, an index...) for ``dialect``: all of
-    them but an index kept for one database only, which names it in ``info["dialect"]``,
-    and not SQLite's search index (``SQLITE_SEARCH``), which is SQLite's own virtual table.
-    Alembic's comparisons use it, so that neither database is told the other's is missing."""
-    if getattr(item, "name", "").startswith(SQLITE_SEARCH):
-        return False
-    only = getattr(item, "info", {}).get("dialect")
-    return only is None or only == dialect
-
-
-# The trigram index needs its extension; ``create_all`` (the tests' schema) adds it first.
-event.listen(
-    PatientProfile.__table__,
-    "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
-)
-
-# SQLite has no trigram index; its FTS5 full-text engine has a trigram tokenizer, whose
-# index answers a phrase query (a substring, three characters or more) on a virtual table.
-# That table reads ``search_text`` from ``patient_profiles`` (external content) and the
-# triggers keep its index in step with every insert, update and delete, ORM or Core.
-# A batch migration that rebuilds ``patient_profiles`` on SQLite drops the triggers: it
-# must create them again (``SQLITE_SEARCH_DDL``).
-SQLITE_SEARCH = "patient_profiles_search"
-SQLITE_SEARCH_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS patient_profiles_search USING fts5(search_text,"
-    " content='patient_profiles', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_insert"
-    " AFTER INSERT ON patient_profiles BEGIN"
-    " INSERT INTO patient_profiles_search(rowid, search_text) VALUES (new.id, new.search_text);"
-    " END",
-    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_delete"
-    " AFTER DELETE ON patient_profiles BEGIN"
-    " INSERT INTO patient_profiles_search(patient_profiles_search, rowid, search_text)"
-    " VALUES ('delete', old.id, old.search_text);"
-    " END",
-    "CREATE TRIGGER IF NOT EXISTS patient_profiles_search_update"
-    " AFTER UPDATE OF search_text ON patient_profiles BEGIN"
-    " INSERT INTO patient_profiles_search(patient_profiles_search, rowid, search_text)"
-    " VALUES ('delete', old.id, old.search_text);"
-    " INSERT INTO patient_profiles_search(rowid, search_text) VALUES (new.id, new.search_text);"
-    " END",
-    # Index the rows already there (none in a new database).
-    "INSERT INTO patient_profiles_search(patient_profiles_search) VALUES ('rebuild')",
-)
-for _statement in SQLITE_SEARCH_DDL:
-    event.listen(
-        PatientProfile.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
-    )
-event.listen(
-    PatientProfile.__table__,
-    "before_drop",
-    DDL(f"DROP TABLE IF EXISTS {SQLITE_SEARCH}").execute_if(dialect="sqlite"),
-)
 
 
 class Consultation(db.Model):
@@ -328,62 +232,6 @@ class Consultation(db.Model):
     patient: Mapped[PatientProfile] = relationship(back_populates="consultations")
     rescheduled_to: Mapped[Consultation | None] = relationship(
         remote_side=[id], foreign_keys=[rescheduled_to_id]
-    )
-
-
-# ``patient_profiles.latest_booking_at``, kept by the database: each insert, delete, move to
-# another patient or new start time of a consultation recomputes it for the patients
-# concerned (from the patient/start-time index's rows). A batch migration that rebuilds
-# ``consultations`` on SQLite drops the triggers: it must create them again.
-_LATEST_BOOKING_OF = (
-    "UPDATE patient_profiles SET latest_booking_at = ("
-    "SELECT max(coalesce(start_time, created_at)) FROM consultations"
-    " WHERE patient_profile_id = {row}.patient_profile_id"
-    ") WHERE id = {row}.patient_profile_id;"
-)
-LATEST_BOOKING_DDL = {
-    "postgresql": (
-        "CREATE OR REPLACE FUNCTION patient_latest_booking() RETURNS trigger"
-        " LANGUAGE plpgsql AS $$ BEGIN"
-        " IF TG_OP <> 'DELETE' THEN " + _LATEST_BOOKING_OF.format(row="NEW") + " END IF;"
-        " IF TG_OP = 'DELETE' OR OLD.patient_profile_id <> NEW.patient_profile_id THEN "
-        + _LATEST_BOOKING_OF.format(row="OLD")
-        + " END IF;"
-        " RETURN NULL; END $$",
-        "CREATE TRIGGER consultations_latest_booking"
-        " AFTER INSERT OR DELETE OR UPDATE OF patient_profile_id, start_time ON consultations"
-        " FOR EACH ROW EXECUTE FUNCTION patient_latest_booking()",
-    ),
-    "sqlite": (
-        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_insert"
-        " AFTER INSERT ON consultations BEGIN " + _LATEST_BOOKING_OF.format(row="new") + " END",
-        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_update"
-        " AFTER UPDATE OF patient_profile_id, start_time ON consultations BEGIN "
-        + _LATEST_BOOKING_OF.format(row="new")
-        + " "
-        + _LATEST_BOOKING_OF.format(row="old")
-        + " END",
-        "CREATE TRIGGER IF NOT EXISTS consultations_latest_booking_delete"
-        " AFTER DELETE ON consultations BEGIN " + _LATEST_BOOKING_OF.format(row="old") + " END",
-    ),
-}
-for _dialect, _statements in LATEST_BOOKING_DDL.items():
-    for _statement in _statements:
-        event.listen(
-            Consultation.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
-        )
-
-
-def consultations_changed(*patient_ids: int) -> None:
-    """Mark every consultation of these patients changed now, in the session's transaction.
-
-    The dashboard watches consultations (its poll, and the counts it remembers per change
-    cursor), so a change made to a patient alone (answers, a duplicate flag cleared) shows
-    on every open dashboard by moving their consultations' ``updated_at``."""
-    db.session.execute(
-        update(Consultation)
-        .where(Consultation.patient_profile_id.in_(patient_ids))
-        .values(updated_at=utcnow())
     )
 
 

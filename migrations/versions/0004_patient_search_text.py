@@ -13,7 +13,7 @@ Create Date: 2026-11-25 07:10:22.920349
 from alembic import op
 import sqlalchemy as sa
 
-from webapp.models import search_text_for
+from webapp.dashboard.search import search_text_for
 
 # revision identifiers, used by Alembic.
 revision = 'bf23967a2057'

@@ -14,7 +14,7 @@ Create Date: 2026-11-29 11:20:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from webapp.models import search_text_for
+from webapp.dashboard.search import search_text_for
 
 # revision identifiers, used by Alembic.
 revision = 'c5e55105a011'

@@ -17,7 +17,7 @@ Create Date: 2026-11-29 13:30:00.000000
 """
 from alembic import op
 
-from webapp.models import SQLITE_SEARCH, SQLITE_SEARCH_DDL
+from webapp.dashboard.search import SQLITE_SEARCH, SQLITE_SEARCH_DDL
 
 # revision identifiers, used by Alembic.
 revision = 'c5e55105a019'

@@ -16,7 +16,7 @@ Create Date: 2026-11-29 14:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from webapp.models import LATEST_BOOKING_DDL
+from webapp.dashboard.search import LATEST_BOOKING_DDL
 
 # revision identifiers, used by Alembic.
 revision = 'c5e55105a021'

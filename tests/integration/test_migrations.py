@@ -12,8 +12,8 @@ from sqlalchemy import inspect, text
 
 from tests.conftest import BACKENDS, app_settings, scratch_postgresql_database
 from webapp import create_app
+from webapp.database.schema import declared_for
 from webapp.extensions import db
-from webapp.models import declared_for
 
 
 @pytest.fixture(params=BACKENDS)

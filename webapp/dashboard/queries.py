@@ -8,7 +8,6 @@ row); the idle poll is one range query on the ``consultations.updated_at`` index
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,19 +20,17 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    column,
     func,
     or_,
     select,
-    table,
     true,
 )
 from sqlalchemy.orm import contains_eager
 
+from webapp.dashboard.search import search_condition
 from webapp.extensions import db
-from webapp.models import SQLITE_SEARCH, Consultation, ConsultationStatus, PatientProfile, fold
+from webapp.models import Consultation, ConsultationStatus, PatientProfile
 from webapp.pages.paging import Page
-from webapp.patients.contact import read_phone
 from webapp.patients.merging import default_choices, differing_fields
 
 TABS = {
@@ -56,11 +53,6 @@ LATEST_BROWSER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 LIVE = (ConsultationStatus.SCHEDULED, ConsultationStatus.PENDING)
 CALLED_OFF = (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED)
 
-
-# SQLite's search index (see ``webapp.models``): a trigram index, so fragments shorter than
-# three characters are looked for by a scan.
-_sqlite_search = table(SQLITE_SEARCH, column("rowid"), column("search_text"))
-TRIGRAM = 3
 
 # The questionnaire filter's values and what each lists.
 QUESTIONNAIRE_STATES = {"done": "Questionnaire done", "missing": "Questionnaire not done"}
@@ -238,37 +230,6 @@ def _literal(statuses: tuple[str, ...]) -> BindParameter[Any]:
         literal_execute=True,
         unique=True,
     )
-
-
-def search_condition(query: str) -> ColumnElement[bool]:
-    """Patients whose name, email, city or country contains ``query`` (accents and case
-    folded by ``fold``) or whose phone has its digits. A phone written the local way
-    ("07700 900123") is read in ``PHONE_DEFAULT_REGION`` and found by its E.164 digits."""
-    folded = fold(query).strip()
-    if not folded:
-        return true()
-    fragments = [folded]
-    digits = re.sub(r"\D", "", query)
-    if len(digits) >= 4:
-        fragments.append(digits)
-        phone = read_phone(query)
-        if phone is not None and phone.e164 and phone.e164[1:] != digits:
-            fragments.append(phone.e164[1:])
-    return or_(*(_containing(fragment) for fragment in dict.fromkeys(fragments)))
-
-
-def _containing(fragment: str) -> ColumnElement[bool]:
-    """Patients whose search text contains ``fragment``. PostgreSQL's trigram index answers
-    the ``LIKE``; on SQLite, SQLite's trigram index (``SQLITE_SEARCH``) answers a phrase
-    query of three characters or more (a phrase is a substring there; every character in
-    it, ``%`` and ``_`` too, stands for itself). Shorter fragments are looked for by a scan.
-    """
-    if db.session.get_bind().dialect.name == "sqlite" and len(fragment) >= TRIGRAM:
-        phrase = '"' + fragment.replace('"', '""') + '"'
-        return PatientProfile.id.in_(
-            select(_sqlite_search.c.rowid).where(_sqlite_search.c.search_text.op("MATCH")(phrase))
-        )
-    return PatientProfile.search_text.like(f"%{_escape_like(fragment)}%", escape="\\")
 
 
 def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool]:
@@ -467,10 +428,6 @@ def _belongs(view: DashboardView) -> Any:
 
 def _with_patient(query: Select[Any]) -> Select[Any]:
     return query.join(Consultation.patient).options(contains_eager(Consultation.patient))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

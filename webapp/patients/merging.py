@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Column, Table, or_, select, update
 
 from webapp.audit import trail
+from webapp.dashboard.changes import consultations_changed
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -28,7 +29,6 @@ from webapp.models import (
     PatientProfile,
     User,
     UTCDateTime,
-    consultations_changed,
     utcnow,
 )
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from webapp.dashboard.changes import consultations_changed
 from webapp.database.locks import lock_booking
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
     PatientProfile,
     QuestionnaireSubmission,
-    consultations_changed,
     utcnow,
 )
 from webapp.patients.contact import ContactDetails
