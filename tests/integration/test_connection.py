@@ -260,7 +260,7 @@ def test_the_idle_poll_never_computes_the_banner(app, consultant_client, monkeyp
     def expensive(now):
         raise AssertionError("the banner was computed on the poll")
 
-    monkeypatch.setattr("webapp.connection.views.needs_attention", expensive)
+    monkeypatch.setattr("webapp.dashboard.views.needs_attention", expensive)
     response = consultant_client.get(url, headers={"HX-Request": "true"})
 
     assert response.status_code == 204

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from webapp.audit import trail
 from webapp.cal.deliveries import replay_events
-from webapp.connection.health import Attention, connection_health, needs_attention
+from webapp.connection.health import connection_health
 from webapp.extensions import db
 from webapp.models import PatientProfile, WebhookEvent
 
@@ -46,9 +46,3 @@ def replay(event_id: int) -> Response:
     db.session.commit()
     flash(f"Delivery {event.id} replayed: {outcome.status.value}.", "info")
     return redirect(url_for("connection.index"))
-
-
-@bp.app_template_global("connection_attention")
-def connection_attention() -> list[Attention]:
-    """The banner's checks, for the dashboard's full page only (never its idle poll)."""
-    return needs_attention(datetime.now(UTC))

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from webapp.connection.health import needs_attention
 from webapp.dashboard.attendance import OUTCOMES, NotMarkableError, is_markable, mark_outcome
 from webapp.dashboard.counts import tab_counts
 from webapp.dashboard.queries import (
@@ -44,8 +45,6 @@ from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
 
 bp = Blueprint("dashboard", __name__)
-# The Needs review tab's side-by-side pairs (dashboard/_review.html).
-bp.add_app_template_global(review_pairs)
 
 
 @bp.get("/")
@@ -65,6 +64,7 @@ def index() -> Response:
         "cursor": cursor.encode(),
         "opened_at": view.now.isoformat(),
         "webhook_url": url_for("cal.receive", _external=True),
+        "review_pairs": review_pairs() if view.tab == "review" and not view.searching else [],
     }
     # A history restore (Back, with htmx's cache off) needs the whole page again.
     if request.htmx and not request.htmx.history_restore_request:
@@ -72,7 +72,11 @@ def index() -> Response:
         # The address bar gets the view's own URL, not the form's empty fields.
         response.headers["HX-Push-Url"] = url_for("dashboard.index", **view.url_args())
         return _vary(response)
-    context |= {"choices": filter_choices(), "questionnaire_states": QUESTIONNAIRE_STATES}
+    context |= {
+        "choices": filter_choices(),
+        "questionnaire_states": QUESTIONNAIRE_STATES,
+        "attention": needs_attention(view.now),  # the connection banner, full page only
+    }
     return _vary(make_response(render_template("dashboard/index.html", **context)))
 
 

@@ -32,6 +32,7 @@ from webapp.patients.summary import (
     surgeon_alerts,
     web_link,
 )
+from webapp.questionnaire.history import patient_questionnaire
 
 bp = Blueprint("patients", __name__)
 bp.add_app_template_filter(meeting_place)
@@ -42,22 +43,17 @@ bp.add_app_template_filter(phone_links)
 @bp.get("/patients/<int:patient_id>")
 @login_required
 def show(patient_id: int) -> str:
-    """The summary, notes, profile, consultations with their reschedule chain, answers
-    and deliveries; records ``patient.viewed``.
-
-    The questionnaire's section comes from the questionnaire package's own fragment.
-    """
+    """The summary, notes, profile, questionnaire, consultations with their reschedule
+    chain, answers and deliveries; records ``patient.viewed``."""
     patient = _patient(patient_id)
-    if is_page_view():
-        trail.record("patient.viewed", current_user, patient)
-        db.session.commit()
     consultations = patient_consultations(patient)
-    return render_template(
+    page = render_template(
         "patients/show.html",
         patient=patient,
         consultations=consultations,
         next_consultation=next_consultation(consultations, datetime.now(UTC)),
         alerts=surgeon_alerts(patient.questionnaire_answers),
+        questionnaire=patient_questionnaire(patient),
         answers_elsewhere=answers_shown_elsewhere(consultations),
         rescheduled_from={c.rescheduled_to_id: c for c in consultations if c.rescheduled_to_id},
         possible_duplicates=possible_duplicates(patient),
@@ -66,6 +62,10 @@ def show(patient_id: int) -> str:
         max_note_length=MAX_NOTE_LENGTH,
         deliveries=deliveries_for(patient),
     )
+    if is_page_view():  # recorded before anyone sees the page, after all it reads
+        trail.record("patient.viewed", current_user, patient)
+        db.session.commit()
+    return page
 
 
 def is_page_view() -> bool:

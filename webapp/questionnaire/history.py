@@ -2,9 +2,8 @@
 submissions, which medical answers changed, who said they were answering, the photos,
 and the signed link to send the patient.
 
-The patient page includes ``questionnaire/_history.html`` and calls
-``patient_questionnaire`` through the template global the questionnaire blueprint
-registers, so ``webapp.patients`` needs nothing from this package. Read-only.
+The patient page passes ``patient_questionnaire`` to ``questionnaire/_history.html``, the
+section this package owns. Read-only.
 """
 
 from __future__ import annotations

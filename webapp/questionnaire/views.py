@@ -29,7 +29,6 @@ from webapp.questionnaire.drafts import (
     purge_drafts,
 )
 from webapp.questionnaire.forms import PendingBookingForm, QuestionnaireForm
-from webapp.questionnaire.history import patient_questionnaire
 from webapp.questionnaire.language import keep_language, use_booking_locale
 from webapp.questionnaire.links import (
     BOOKING_UID,
@@ -55,8 +54,6 @@ from webapp.questionnaire.submissions import answers_from_form, purge_pending, s
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("questionnaire", __name__)
-# The patient page (webapp.patients) shows the questionnaire through this global.
-bp.add_app_template_global(patient_questionnaire, "questionnaire_history")
 bp.add_app_template_filter(view_label, "photo_view")
 
 
