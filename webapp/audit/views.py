@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from webapp.audit.trail import MAX_PAGE, AuditFilter, audit_page, recorded_actio
 from webapp.extensions import db
 from webapp.models import Consultant, PatientProfile
 from webapp.pages.filters import zone
+from webapp.patients.views import NO_SUCH_PATIENT
 
 bp = Blueprint("audit", __name__)
 # Days a filter may name (a year such as 9999 would overflow once a day is added).
@@ -69,12 +70,9 @@ def clinic() -> str:
 @login_required
 def patient(patient_id: int) -> str:
     """Who has seen or changed this patient's record, newest first."""
-    record = db.session.get(PatientProfile, patient_id)
-    if record is None:
-        abort(404, "There is no patient with this number.")
     return render_template(
         "audit/patient.html",
-        patient=record,
+        patient=db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT),
         page=audit_page(AuditFilter(patient_id=patient_id), _page()),
         labels=ACTION_LABELS,
     )

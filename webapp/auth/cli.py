@@ -15,18 +15,19 @@ from webapp.auth.consultants import (
 from webapp.extensions import db
 
 consultants = AppGroup("consultants", help="Consultant logins.")
-
-
-@consultants.command("create")
-@click.argument("email")
-@click.option("--name", required=True, help="Shown on the dashboard.")
-@click.option(
+password_option = click.option(
     "--password",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
     help="Prompted for when not given.",
 )
+
+
+@consultants.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Shown on the dashboard.")
+@password_option
 @click.option("--timezone", default=None, help="Display time zone (default CLINIC_TIMEZONE).")
 def create(email: str, name: str, password: str, timezone: str | None) -> None:
     """Create a consultant login."""
@@ -42,13 +43,7 @@ def create(email: str, name: str, password: str, timezone: str | None) -> None:
 
 @consultants.command("set-password")
 @click.argument("email")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="Prompted for when not given.",
-)
+@password_option
 def set_password_command(email: str, password: str) -> None:
     """Give a consultant a new password; every session they have ends."""
     consultant = find_consultant(email)

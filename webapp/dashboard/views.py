@@ -113,9 +113,9 @@ def updates() -> Response:
 def mark(consultation_id: int) -> Response:
     """Mark a past booking completed or no-show; htmx gets the row again, a plain form
     a redirect to the dashboard."""
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None:
-        abort(404, "There is no such consultation.")
+    consultation = db.get_or_404(
+        Consultation, consultation_id, description="There is no such consultation."
+    )
     outcome = request.form.get("outcome", "")
     if outcome not in OUTCOMES:
         abort(400, "Choose completed or no-show.")

@@ -35,6 +35,7 @@ from webapp.patients.summary import (
 from webapp.questionnaire.history import patient_questionnaire
 
 bp = Blueprint("patients", __name__)
+NO_SUCH_PATIENT = "There is no patient with this number."
 bp.add_app_template_filter(meeting_place)
 bp.add_app_template_filter(web_link)
 bp.add_app_template_filter(phone_links)
@@ -146,9 +147,7 @@ def dismiss(patient_id: int) -> Response:
 @login_required
 def undo(merge_id: int) -> Response:
     """Undo a merge: both records back exactly as they were before it."""
-    record = db.session.get(PatientMerge, merge_id)
-    if record is None:
-        abort(404, "There is no such merge.")
+    record = db.get_or_404(PatientMerge, merge_id, description="There is no such merge.")
     try:
         undo_merge(record, current_user)
     except MergeError as error:
@@ -160,10 +159,7 @@ def undo(merge_id: int) -> Response:
 
 
 def _patient(patient_id: int) -> PatientProfile:
-    patient = db.session.get(PatientProfile, patient_id)
-    if patient is None:
-        abort(404, "There is no patient with this number.")
-    return patient
+    return db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT)
 
 
 def patient_consultations(patient: PatientProfile) -> list[Consultation]:
