@@ -23,7 +23,7 @@
   "use strict";
   var POLL_INTERVAL_MS = 500;
   var SEEN_AFTER_MS = 3000;
-  var SOON_MS = 60 * 60 * 1000; // as webapp/templating.py's SOON
+  var SOON_MS = 60 * 60 * 1000; // as webapp/pages/filters.py's SOON
   var SOON_REFRESH_MS = 20000;
   var baseTitle = document.title;
   var seen = {}; // row ids the consultant has seen, so an update does not make them new again
