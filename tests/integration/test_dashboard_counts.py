@@ -20,8 +20,8 @@ from webapp.models import PatientProfile
 def large_clinic(monkeypatch):
     """Counts behave as past ``EXACT_COUNTS_BELOW`` consultations, with nothing remembered."""
     monkeypatch.setattr(counts, "EXACT_COUNTS_BELOW", 0)
-    monkeypatch.setattr(counts, "_other_tabs", {})
-    monkeypatch.setattr(counts, "_settled", {})
+    monkeypatch.setattr(counts, "OTHER_TABS", {})
+    monkeypatch.setattr(counts, "SETTLED", {})
 
 
 def test_in_a_small_clinic_every_tab_count_is_exact_on_every_request(consultant_client):

@@ -43,10 +43,13 @@ OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
 SETTLED_FRESH_FOR = timedelta(minutes=5)
 MAX_CACHED_COUNTS = 256  # filters, days and time zones remembered per process, per cache
 
-# (database, filters, time zone, day) -> (when counted, every tab's count)
-_other_tabs: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
-# (database, tab, filters, time zone, day) -> (when counted, (version, count outside today))
-_settled: dict[tuple[str, str, str, str, date], tuple[float, tuple[ChangeCursor, int]]] = {}
+# (database, filters, time zone, day) -> (when counted, every tab's count): a tab not on
+# screen may show this process's last full count, up to OTHER_TABS_FRESH_FOR old.
+OTHER_TABS: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
+# (database, tab, filters, time zone, day) -> (when counted, (version, count outside today)):
+# used only while the data's version is the one it was counted at, so it is stale only after
+# a commit the change cursor misses, and then for at most SETTLED_FRESH_FOR.
+SETTLED: dict[tuple[str, str, str, str, date], tuple[float, tuple[ChangeCursor, int]]] = {}
 _lock = threading.Lock()
 
 _Value = TypeVar("_Value")
@@ -57,23 +60,23 @@ def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
     patients from every tab, so it does not change these counts). ``version`` is where the
     data stands (``change_cursor``)."""
     key = (str(db.engine.url), repr(view.filters), view.timezone.key, _today(view))
-    remembered = _recall(_other_tabs, key, OTHER_TABS_FRESH_FOR)
+    remembered = _recall(OTHER_TABS, key, OTHER_TABS_FRESH_FOR)
     if remembered is not None and sum(remembered.values()) >= EXACT_COUNTS_BELOW:
         return remembered | {view.tab: _exact_count(view, version)}
     counts = _count(view, list(TABS))
-    _remember(_other_tabs, key, counts)
+    _remember(OTHER_TABS, key, counts)
     return counts
 
 
 def _exact_count(view: DashboardView, version: ChangeCursor) -> int:
     """The view's tab's count: outside today as remembered for ``version``, plus today's."""
     key = (str(db.engine.url), view.tab, repr(view.filters), view.timezone.key, _today(view))
-    remembered = _recall(_settled, key, SETTLED_FRESH_FOR)
+    remembered = _recall(SETTLED, key, SETTLED_FRESH_FOR)
     if remembered is not None and remembered[0] == version:
         settled = remembered[1]
     else:
         settled = _count(view, [view.tab], outside_day(view.now, view.timezone))[view.tab]
-        _remember(_settled, key, (version, settled))
+        _remember(SETTLED, key, (version, settled))
     return settled + _count(view, [view.tab], within_day(view.now, view.timezone))[view.tab]
 
 
