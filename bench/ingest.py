@@ -1,35 +1,20 @@
-"""Cal.com deliveries under load: a benchmark that prints figures, not a test.
+"""Cal.com deliveries: a benchmark that prints figures, not a test.
 
 Run it with ``make bench-ingest``, or::
 
     TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.ingest
 
 On a scratch PostgreSQL database (``bench_<random>``, built by the real migrations and
-dropped at the end) it first measures, in process, what one new-patient delivery costs:
-the SQL statements it sends (a ``before_cursor_execute`` listener; savepoints listed apart
-from the other statements) and the time of the whole request through Flask, median over
-``--samples`` deliveries. Then gunicorn (``--workers`` sync workers) serves the app and,
-beside it on the same workers and database, the durable baseline: a bare Flask endpoint
-that checks the signature and stores the body with one INSERT and a commit. wrk
-(``bench.wrk``, as when the targets were set) holds ``--connections`` connections open and
-posts to each in turn, ``--rounds`` times ``--seconds`` seconds each, alternating (after a
-short round of each that is not counted), so that the machine's drift from minute to
-minute falls on both: to the app a new patient's booking in every request, to the baseline
-signed bookings it may see again. It prints the rate of each (2xx answers a second), the
-latencies and their ratio, and checks that every 2xx delivery's consultation is in the
-database.
-
-Last, unless ``--patients 0``, it times the same in-process deliveries again on a second
-scratch database that already holds ``--patients`` patients (100,000 by default, seeded as
-``bench.dashboard`` seeds them, then analysed), so that a delivery whose cost grows with
-the clinic shows (the lookup of a booking's patient once read every patient).
-
-Beside the time in the app it prints a reference taken on the same machine in the same
-seconds (blocks of deliveries and of direct writes alternate, so a machine that slows down
-for a while slows both): the same rows written straight through psycopg (the event, the
-user, the profile, the consultation, the event's outcome, one commit). The app's time as a
-multiple of it says what the app adds, whatever the machine's speed; when the issue set
-6 ms it was 19 ms against 1.5 ms, 12.7 times, so 6 ms on that machine is 4 times.
+dropped at the end) it times one new-patient delivery in process, through Flask, beside the
+same rows written straight through psycopg in the same seconds (the machine's floor), and
+lists the statements it sends. Then gunicorn (``--workers`` sync workers) serves the app and
+a durable baseline (a bare endpoint that checks the signature and stores the body with one
+INSERT and a commit), which wrk (``bench.wrk``) loads in turn, ``--rounds`` times
+``--seconds`` seconds each; it prints the rate and latencies of each, their ratio, and
+whether every 2xx delivery's consultation is in the database. Last, unless
+``--patients 0``, it times the in-process delivery again on a database that already holds
+``--patients`` patients (100,000 by default, seeded as ``bench.dashboard`` seeds them): a
+delivery whose cost grows with the clinic shows there, against ``GROWTH_TARGET``.
 """
 
 from __future__ import annotations
@@ -70,11 +55,8 @@ from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.extensions import db
 from webapp.models import Consultation
 
-TARGET_RATIO = 0.30
-TARGET_STATEMENTS = 8
-TARGET_APP_MS = 6.0
-# 6 ms against the 1.5 ms the same writes took through psycopg when the target was set.
-TARGET_APP_MULTIPLE = TARGET_APP_MS / 1.5
+# A delivery on a database of ``--patients`` patients, as a multiple of one on an empty one.
+GROWTH_TARGET = 1.3
 SAVEPOINT_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
@@ -273,25 +255,21 @@ def print_report(
     consultations: int,
     args: argparse.Namespace,
 ) -> None:
-    """Every figure, each beside its target."""
+    """The in-process figures and the figures under load."""
     control = [s for s in statements if s.upper().startswith(SAVEPOINT_CONTROL)]
     work = [s for s in statements if s not in control]
     print("\nA new-patient delivery, in process (PostgreSQL):")
     for number, statement in enumerate(statements, 1):
         print(f"  {number:2}. {statement[:110]}")
     print(
-        f"  statements: {len(work)} (target <= {TARGET_STATEMENTS}), "
-        f"plus {len(control)} savepoint control; {len(statements)} round trips"
+        f"  statements: {len(work)}, plus {len(control)} savepoint control; "
+        f"{len(statements)} round trips"
     )
-    print(
-        f"  time in the app: {median_ms(app_ms):.2f} ms median over {len(app_ms)} "
-        f"(target <= {TARGET_APP_MS} ms on an idle machine)"
-    )
+    print(f"  time in the app: {median_ms(app_ms):.2f} ms median over {len(app_ms)}")
     multiple = median_ms(app_ms) / median_ms(direct_ms)
     print(
         f"  the same rows straight through psycopg: {median_ms(direct_ms):.2f} ms median, "
-        f"so the app takes {multiple:.1f} times that (the target was "
-        f"{TARGET_APP_MULTIPLE:.0f} times on the machine it was set on)"
+        f"so the app takes {multiple:.1f} times that"
     )
     app_rate = sum(r.ok for r in app_runs) / sum(r.seconds for r in app_runs)
     baseline_rate = sum(r.ok for r in baseline_runs) / sum(r.seconds for r in baseline_runs)
@@ -310,7 +288,7 @@ def print_report(
         )
     if any(run.repeats for run in app_runs):
         print("  VOID: the app was sent some deliveries twice; raise APP_REQUESTS_PER_SECOND")
-    print(f"  ratio     {app_rate / baseline_rate:.3f} of the baseline (target >= {TARGET_RATIO})")
+    print(f"  ratio     {app_rate / baseline_rate:.3f} of the baseline")
     print(
         f"  every 2xx delivery has its consultation: {'yes' if missing == 0 else 'NO'} "
         f"({consultations} consultations, {missing} missing)"
@@ -332,7 +310,8 @@ def print_growth(
     print(
         f"\nThe same delivery with {patients:,} patients already stored (in process, "
         f"PostgreSQL):\n  time in the app: {grown:.2f} ms median ({empty:.2f} ms on the "
-        f"empty database), {grown / grown_floor:.1f} times the psycopg floor of the same "
+        f"empty database), {grown / empty:.2f} times the empty database's (target <= "
+        f"{GROWTH_TARGET}); {grown / grown_floor:.1f} times the psycopg floor of the same "
         f"seconds ({empty / empty_floor:.1f} times on the empty database)"
     )
 
