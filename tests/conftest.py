@@ -50,8 +50,8 @@ def cheap_password_hashing() -> Iterator[None]:
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("webapp.auth.consultants._hasher", cheap)
-        patch.setattr("webapp.auth.consultants._DUMMY_HASH", cheap.hash("nobody's password"))
+        patch.setattr("webapp.auth.consultants.PASSWORD_HASHER", cheap)
+        patch.setattr("webapp.auth.consultants.UNKNOWN_EMAIL_HASH", cheap.hash("nobody's password"))
         yield
 
 

@@ -475,7 +475,7 @@ def test_while_the_shared_store_is_down_sign_in_works_and_each_worker_still_limi
     assert statuses == [401] * 5 + [429]
 
 
-def test_session_cookie_flags(client, consultant):
+def test_the_session_cookie_is_http_only_and_same_site_lax(client, consultant):
     response = log_in(client)
     cookie = response.headers["Set-Cookie"]
 
@@ -496,7 +496,7 @@ def test_pages_carry_the_security_headers(consultant_client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_consultants_create_command(app, runner):
+def test_consultants_create_makes_a_login_that_signs_in_by_its_normalised_email(app, runner):
     result = runner.invoke(
         args=[
             "consultants",

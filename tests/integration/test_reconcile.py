@@ -200,7 +200,7 @@ def test_a_wrong_key_exits_non_zero_and_changes_nothing(app, runner, cal_api):
 
 
 def test_an_unreachable_api_exits_non_zero_and_changes_nothing(app, runner, monkeypatch):
-    monkeypatch.setattr("webapp.cal.api._pause", lambda seconds: None)
+    monkeypatch.setattr("webapp.cal.api.pause", lambda seconds: None)
     app.config.update(CAL_API_URL="http://127.0.0.1:1/v2", CAL_API_KEY=API_KEY)
 
     result = run_cli(runner, "--since", SINCE)

@@ -41,7 +41,7 @@ from webapp.patients.summary import (
         (None, None),
     ],
 )
-def test_meeting_locations_in_words(location, expected):
+def test_a_meeting_location_is_said_as_a_call_a_link_or_a_place(location, expected):
     assert meeting_place(location) == expected
 
 
@@ -88,7 +88,7 @@ def test_a_phone_that_does_not_parse_is_shown_as_stored_without_whatsapp():
         (None, ""),
     ],
 )
-def test_zones_read_as_cities(name, label):
+def test_a_time_zone_is_said_as_its_city(name, label):
     assert zone_place(name) == label
 
 

@@ -11,9 +11,9 @@ from webapp.extensions import db
 from webapp.models import Consultant
 from webapp.patients.contact import normalise_email
 
-_hasher = PasswordHasher()
+PASSWORD_HASHER = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("no consultant has this password")
+UNKNOWN_EMAIL_HASH = PASSWORD_HASHER.hash("no consultant has this password")
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -56,7 +56,7 @@ def _password_hash(password: str) -> str:
     """The Argon2id hash of an acceptable password; raises ``ConsultantError`` for a short one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ConsultantError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return PASSWORD_HASHER.hash(password)
 
 
 def find_consultant(email: str) -> Consultant | None:
@@ -74,11 +74,13 @@ def authenticate(email: str, password: str) -> Consultant | None:
     """
     consultant = find_consultant(email)
     try:
-        _hasher.verify(consultant.password_hash if consultant else _DUMMY_HASH, password)
+        PASSWORD_HASHER.verify(
+            consultant.password_hash if consultant else UNKNOWN_EMAIL_HASH, password
+        )
     except (VerificationError, InvalidHashError):
         return None
     if consultant is None:
         return None
-    if _hasher.check_needs_rehash(consultant.password_hash):
-        consultant.password_hash = _hasher.hash(password)
+    if PASSWORD_HASHER.check_needs_rehash(consultant.password_hash):
+        consultant.password_hash = PASSWORD_HASHER.hash(password)
     return consultant

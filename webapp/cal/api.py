@@ -44,7 +44,7 @@ class CalApi:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._sleep = sleep or _pause
+        self._sleep = sleep or pause
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -146,7 +146,8 @@ class CalApi:
         self._sleep(seconds)
 
 
-def _pause(seconds: float) -> None:
+def pause(seconds: float) -> None:
+    """Wait ``seconds`` before asking Cal.com again: how a client waits unless given ``sleep``."""
     time.sleep(seconds)
 
 

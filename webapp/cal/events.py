@@ -148,19 +148,14 @@ def patient_details(booking: Booking) -> ContactDetails | None:
 
 
 def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime) -> AppliedBooking:
-    """Create or update the consultation ``booking`` names, and its patient; the caller
-    holds the booking's lock (``apply_event``).
-
-    A seated event has one consultation per seat holder under the same uid: an event
-    applies to the seat of the person it names, a meeting event to every seat, and a
-    called-off seated booking to each seat holder it lists. Attendance triggers go to
-    ``apply_attendance``. The consultation's patient is the one it already has, else the
-    one of the booking it replaces, else the one ``find_or_create_patient`` matches to
-    ``details``; answers sent from the link of a booking created here attach to it.
+    """Create or update the consultation ``booking`` names, and its patient, holding the
+    booking's lock (``apply_event``). In a seated event an event applies to the seat of the
+    person it names, a meeting event to every seat. The patient is the consultation's own,
+    else the replaced booking's, else the one ``find_or_create_patient`` matches; answers
+    sent from the link of a booking created here attach to it.
 
     Raises ``IntegrityError`` at flush when a concurrent transaction inserted the same
-    patient or booking first, and ``UnknownBookingError`` for an attendance update of a
-    booking we do not have.
+    patient or booking first, and ``UnknownBookingError`` (from ``apply_attendance``).
     """
     replaced_uid = _replaced_uid(booking)
     held = consultations_of(*_uids(booking))
@@ -224,11 +219,9 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
 def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) -> AppliedBooking:
     """Apply who attended: a no-show update, or Cal Video's report that nobody joined.
 
-    A no-show update changes the consultation of each person it lists who holds one (the
-    booker, or a seat holder); a guest's flag is only recorded. Guests not joining marks
-    every attendee of the booking a no-show, and a later update can undo it; the host not
-    joining changes no status, only records it. Each person's latest flag wins, whatever
-    the order of arrival.
+    A no-show update changes the consultation of each person it lists who holds one; a
+    guest's flag is only recorded. Guests not joining marks every attendee a no-show; the
+    host not joining changes no status. Each person's latest flag wins in any order.
 
     Raises ``UnknownBookingError`` when the booking has not been received yet: its list
     may name only guests, so it cannot identify the patient.

@@ -1,13 +1,10 @@
 """Authentic deliveries kept on disk while the database is away, and applied when it returns.
 
-Cal.com never resends a delivery we refuse, so a delivery that cannot be stored is written
-here first and answered 202. Each file holds one raw body whose signature was already
-checked. It is written under a temporary name, fsync'd, renamed and the directory fsync'd,
-so a crash leaves either a complete file or an ignored temporary one. Files are applied
-oldest first through ``receive_delivery``, committed, and only then deleted: its body-hash
-uniqueness makes a re-apply after a crash a duplicate, so nothing is lost or doubled.
-Several processes on one host share a spool; a per-file ``flock`` keeps them from applying
-the same file at once. Each host drains only its own spool.
+Cal.com never resends a delivery we refuse, so one the database cannot take is kept here,
+one signed raw body a file, written so that a crash leaves a complete file or an ignored
+temporary one, and answered 202. Files are applied oldest first through
+``receive_delivery``, committed, and only then deleted (a re-apply after a crash is a
+duplicate); a per-file ``flock`` keeps a host's processes from applying one file twice.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """How many consultations each dashboard tab lists, cheaply whatever the clinic's size.
 
-The tab the consultant is on is exact on every request. It is counted in two parts: its
-consultations outside the consultant's today, which change only when a consultation changes,
-and today's, which also move between tabs as the hours pass (Upcoming to Past). The first
-part is remembered per process together with the data's version (the change cursor the
-dashboard polls with: every write to a consultation moves it), so it is counted again only
-after something changed, and at least every ``SETTLED_FRESH_FOR``; today's part is counted
-every time, from the start-time index.
-
-The other tabs are counted with it, exactly, while the tabs together hold fewer than
-``EXACT_COUNTS_BELOW`` consultations. Past that, counting every tab reads every
-consultation, so their counts come from this process's last full count of the same filters,
-day and time zone, redone once it is ``OTHER_TABS_FRESH_FOR`` old: they may lag that far.
-Counts only are remembered, never a patient; every process and host keeps its own.
+The tab on screen is exact on every request. The other tabs are exact while the tabs hold
+fewer than ``EXACT_COUNTS_BELOW`` consultations; past that they show this process's last
+full count, which may lag by ``OTHER_TABS_FRESH_FOR``. Counts only are remembered, never a
+patient, each process its own (``make bench`` misses its targets without them: see
+docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -69,7 +61,9 @@ def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
 
 
 def _exact_count(view: DashboardView, version: ChangeCursor) -> int:
-    """The view's tab's count: outside today as remembered for ``version``, plus today's."""
+    """The view's tab's count: outside the consultant's today, which changes only when a
+    consultation does, as remembered for ``version``; plus today's, counted every time (its
+    bookings move between tabs as the hours pass)."""
     key = (str(db.engine.url), view.tab, repr(view.filters), view.timezone.key, _today(view))
     remembered = _recall(SETTLED, key, SETTLED_FRESH_FOR)
     if remembered is not None and remembered[0] == version:

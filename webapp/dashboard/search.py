@@ -1,13 +1,10 @@
-"""The dashboard's search: what it looks in, the indexes that answer it, and the order it
-lists patients in.
+"""The dashboard's search: what it looks in, the indexes that answer it, and its order.
 
-A search compares folded text (``fold``), which each profile keeps in ``search_text``
-(``search_text_for``, refreshed whenever the profile is written), so SQLite and PostgreSQL
-find the same patients. PostgreSQL answers from a trigram index on that column (declared
-with the table), SQLite from an FTS5 trigram table over it, kept by triggers
-(``SQLITE_SEARCH_DDL``). A search lists the patients it finds latest booking first, from
-``patient_profiles.latest_booking_at``, which triggers on ``consultations`` keep
-(``LATEST_BOOKING_DDL``). The migrations that build these import them from here.
+A search compares folded text (``fold``) kept in each profile's ``search_text``, so SQLite
+and PostgreSQL find the same patients; PostgreSQL answers from a trigram index, SQLite from
+an FTS5 table kept by triggers (``SQLITE_SEARCH_DDL``). It lists patients latest booking
+first, from ``latest_booking_at``, which triggers keep (``LATEST_BOOKING_DDL``). The
+migrations that build these import them from here.
 """
 
 from __future__ import annotations

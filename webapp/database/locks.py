@@ -1,13 +1,10 @@
-"""One booking at a time: the lock a Cal.com delivery, a reconcile and the questionnaire's
-answers take on a booking's uid.
+"""One booking at a time: the lock a delivery, a reconcile and the questionnaire's answers
+take on a booking's uid.
 
-A delivery looks for answers sent before its booking arrived; answers sent before the
-booking arrives look for the booking, then wait pending. Run at once, each could read before
-the other commits and miss it, leaving the answers pending beside their booking. So both
-first take the booking's lock (``lock_booking``), which lasts until their transaction ends:
-the later one waits for the earlier to commit, and every statement it sends afterwards sees
-the earlier one's rows. PostgreSQL takes it as an advisory lock on the uid; SQLite needs none,
-since its writers take the whole database before they read (``BEGIN IMMEDIATE``).
+A delivery looks for answers sent before its booking; those answers look for the booking.
+Run at once, each could miss the other. So both first take the booking's lock, until their
+transaction ends: the later waits for the earlier to commit, then sees its rows. PostgreSQL
+takes an advisory lock; SQLite's writers take the whole database anyway (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations

@@ -30,17 +30,12 @@ class PatientMatch:
 def find_or_create_patient(details: ContactDetails) -> PatientMatch:
     """Return the patient these details belong to, creating User and profile if needed.
 
-    Rules, in order: (1) the same normalised email is that patient; (2) the same phone is
-    that patient when either side has no email (a phone-only booker) or both the same;
-    (3) details that rules 1 and 2 would have matched to a record since merged into
-    another belong to the survivor of that merge; (4) a phone shared with a patient whose
-    email differs makes a new patient flagged as a possible duplicate of the other, never
-    a silent merge; (5) otherwise a new patient. A merged-away record is never the answer.
-    A matched profile gains any field it lacked and loses none (``fill_missing_details``),
-    and is flagged when another patient has its phone (``flag_shared_phone``).
-
-    Flushes. A concurrent insert of the same email raises ``IntegrityError``; the caller
-    rolls back its savepoint and calls again, which then finds the other's patient.
+    Rules, in order: (1) the same email; (2) the same phone when either side has no email
+    or both the same; (3) the survivor of a merged record rules 1 or 2 would match; (4) a
+    phone shared with another email makes a new patient flagged as a possible duplicate,
+    never a silent merge; (5) otherwise a new patient. A matched profile gains any field it
+    lacked (``fill_missing_details``). Flushes; a concurrent insert of the same email
+    raises ``IntegrityError``, and the caller's retry then finds the other's patient.
     """
     candidates = _candidates(details)
     current = [c for c in candidates if c.merged_into_id is None]

@@ -1,13 +1,11 @@
 """Possible duplicates resolved: merge two records of one person, undo a merge, or say
 two records are different people.
 
-A merge moves every row that points at the merged-away record (consultations,
-questionnaire submissions, notes, deliveries, and any table added later with a foreign
-key to ``patient_profiles``; never audit rows) to the survivor, gives the survivor the
-value the consultant chose for each differing field, and keeps the other record, marked
-``merged_into_id``. Its ``PatientMerge.snapshot`` holds every column of both profiles
-and both users as they were, and the ids of every row that moved, so ``undo_merge``
-restores exactly what was. Functions here flush; the request commits.
+A merge moves every row that points at the merged-away record (any table with a foreign
+key to ``patient_profiles``, never audit rows) to the survivor, gives the survivor the
+values the consultant chose, and keeps the other record, marked ``merged_into_id``. Its
+``PatientMerge.snapshot`` lets ``undo_merge`` restore exactly what was. Functions here
+flush; the request commits.
 """
 
 from __future__ import annotations
