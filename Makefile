@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test lint format chromium wrk bench bench-ingest bench-live bench-memory clean translations messages
+.PHONY: install run test test-next-year lint format chromium wrk bench bench-ingest bench-live bench-memory clean translations messages
 
 install: $(VENV)/.installed $(VENDOR)/.installed translations
 
@@ -46,6 +46,12 @@ run: install
 # PYTEST_ARGS adds options, e.g. --durations=15 in CI.
 test: install chromium lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+# The unit and integration tests again with the clock a year ahead (time-machine), so that a
+# test that would fail on some later day fails today. Browser tests run once, in `make test`:
+# Chromium keeps its own clock.
+test-next-year: install
+	$(BIN)/pytest -n auto tests/unit tests/integration --days-ahead=365 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
