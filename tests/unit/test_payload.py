@@ -14,9 +14,11 @@ from webapp.cal.payload import (
     Booking,
     Delivery,
     PayloadError,
+    is_custom_template,
     parse_booking,
     parse_time,
     read_delivery,
+    unreadable_reason,
 )
 
 BOOKING_FIXTURES = [
@@ -713,3 +715,39 @@ def test_a_booking_id_our_column_cannot_hold_is_treated_as_missing(booking_id):
 def test_a_cancellation_reason_is_cut_to_a_readable_length():
     payload = booking_payload(cancellationReason="x" * 5000)
     assert len(from_document(envelope(payload)).cancellation_reason) == 2000
+
+
+# --- What pages learn of a stored body: never an exception ---------------------------------
+
+CUSTOM_TEMPLATES = [
+    b"New booking: Oliver Bennett",
+    b"triggerEvent=BOOKING_CREATED&name=%00",
+    b'{"event": "booking"}',
+    b"[1, 2]",
+    b"null",
+    b"\xff\xfe",
+]
+REFUSED_FOR_OTHER_REASONS = [
+    b'{"triggerEvent": "BOOKING_CREATED", "payload": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    b'{"triggerEvent": "BOOKING_CREATED", "payload": {"id": ' + b"7" * 5000 + b"}}",
+    b"\xef\xbb\xbf" + fixture_body("booking_created.json"),
+]
+
+
+@pytest.mark.parametrize("body", CUSTOM_TEMPLATES)
+def test_a_body_in_no_envelope_is_a_custom_template_and_says_why(body):
+    assert is_custom_template(body)
+    assert unreadable_reason(body)
+
+
+@pytest.mark.parametrize("body", REFUSED_FOR_OTHER_REASONS)
+def test_a_body_refused_for_its_content_is_unreadable_but_no_template(body):
+    assert not is_custom_template(body)
+    assert unreadable_reason(body)
+
+
+def test_a_readable_body_has_no_reason_and_no_template():
+    body = fixture_body("booking_created.json")
+
+    assert unreadable_reason(body) is None
+    assert not is_custom_template(body)
