@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test test-next-year lint format chromium wrk bench bench-ingest bench-live bench-memory clean translations messages
+.PHONY: install run test test-next-year lint format chromium wrk bench bench-ingest bench-live bench-memory bench-photos clean translations messages
 
 install: $(VENV)/.installed $(VENDOR)/.installed translations
 
@@ -91,6 +91,9 @@ bench-live: install chromium
 
 bench-memory: install
 	$(BIN)/python -m bench.memory
+
+bench-photos: install
+	$(BIN)/python -m bench.photos
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache
