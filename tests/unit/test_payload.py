@@ -13,12 +13,12 @@ from webapp.cal.payload import (
     Attendee,
     Booking,
     Delivery,
+    NoEnvelopeError,
     PayloadError,
-    is_custom_template,
     parse_booking,
     parse_time,
     read_delivery,
-    unreadable_reason,
+    why_unreadable,
 )
 
 BOOKING_FIXTURES = [
@@ -735,19 +735,17 @@ REFUSED_FOR_OTHER_REASONS = [
 
 
 @pytest.mark.parametrize("body", CUSTOM_TEMPLATES)
-def test_a_body_in_no_envelope_is_a_custom_template_and_says_why(body):
-    assert is_custom_template(body)
-    assert unreadable_reason(body)
+def test_a_body_in_no_envelope_is_refused_as_a_custom_templates(body):
+    assert isinstance(why_unreadable(body), NoEnvelopeError)
 
 
 @pytest.mark.parametrize("body", REFUSED_FOR_OTHER_REASONS)
-def test_a_body_refused_for_its_content_is_unreadable_but_no_template(body):
-    assert not is_custom_template(body)
-    assert unreadable_reason(body)
+def test_a_body_refused_for_its_content_says_why_and_is_no_template(body):
+    refusal = why_unreadable(body)
+
+    assert isinstance(refusal, PayloadError) and not isinstance(refusal, NoEnvelopeError)
+    assert str(refusal)
 
 
-def test_a_readable_body_has_no_reason_and_no_template():
-    body = fixture_body("booking_created.json")
-
-    assert unreadable_reason(body) is None
-    assert not is_custom_template(body)
+def test_a_readable_body_is_not_refused():
+    assert why_unreadable(fixture_body("booking_created.json")) is None

@@ -137,27 +137,15 @@ def read_delivery(body: bytes) -> Delivery:
     )
 
 
-def unreadable_reason(body: bytes) -> str | None:
-    """Why a stored delivery ``body`` cannot be read (``read_delivery``'s words), or ``None``
-    when it can. Pages ask this of stored bodies; it never raises, whatever the body holds."""
+def why_unreadable(body: bytes) -> PayloadError | None:
+    """Why a stored delivery ``body`` cannot be read: ``read_delivery``'s refusal (a
+    ``NoEnvelopeError`` for what a custom payload template sends), or ``None`` when it
+    reads. Pages ask this of stored bodies; it never raises, whatever the body holds."""
     try:
         read_delivery(body)
     except PayloadError as exc:
-        return str(exc)
+        return exc
     return None
-
-
-def is_custom_template(body: bytes) -> bool:
-    """Whether ``body`` is what Cal.com sends with a custom payload template (plain or
-    form-encoded text, or JSON in none of its envelopes); never raises. A body refused for
-    anything else (nested too deep, a huge number...) is not one."""
-    try:
-        read_delivery(body)
-    except NoEnvelopeError:
-        return True
-    except PayloadError:
-        return False
-    return False
 
 
 def _decode_document(body: bytes) -> Any:

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.cal import spool
-from webapp.cal.payload import is_custom_template, unreadable_reason
+from webapp.cal.payload import NoEnvelopeError, why_unreadable
 from webapp.extensions import db
 from webapp.models import EventStatus, ReconcileRun, ReconcileRunStatus, WebhookEvent
 
@@ -59,7 +59,7 @@ class ConnectionHealth:
 def connection_health(now: datetime) -> ConnectionHealth:
     """The page's whole picture at ``now``."""
     problems = [
-        Problem(event, unreadable_reason(event.body), _is_custom_template(event))
+        _problem(event)
         for event in db.session.scalars(
             select(WebhookEvent)
             .where(WebhookEvent.status.in_(PROBLEMS))
@@ -92,7 +92,7 @@ def needs_attention(now: datetime) -> list[Attention]:
             .limit(PROBLEM_LIMIT)
         )
     )
-    templated = [event for event in recent if _is_custom_template(event)]
+    templated = [event for event in recent if _problem(event).custom_template]
     if templated:
         found.append(
             Attention(
@@ -135,10 +135,12 @@ def needs_attention(now: datetime) -> list[Attention]:
     return found
 
 
-def _is_custom_template(event: WebhookEvent) -> bool:
-    """Whether a rejected delivery is a custom payload template's (its body read by the one
-    reader of deliveries, which no body makes raise)."""
-    return event.status == EventStatus.REJECTED and is_custom_template(event.body)
+def _problem(event: WebhookEvent) -> Problem:
+    """A failed or rejected delivery as the pages show it, its body read by the one reader of
+    deliveries (which no body makes raise). Only a rejected one can be a custom template's."""
+    refusal = why_unreadable(event.body)
+    custom_template = event.status == EventStatus.REJECTED and isinstance(refusal, NoEnvelopeError)
+    return Problem(event, str(refusal) if refusal else None, custom_template)
 
 
 def last_delivery_at() -> datetime | None:
