@@ -8,7 +8,7 @@ On a scratch PostgreSQL database (``bench_<random>``, built by the real migratio
 dropped at the end) it first measures, in process, what one new-patient delivery costs:
 the SQL statements it sends (a ``before_cursor_execute`` listener; savepoints listed apart
 from the other statements) and the time of the whole request through Flask, median over
-``--samples`` deliveries. Then gunicorn (``--workers`` sync workers) serves the app and,
+``--samples`` deliveries. Then gunicorn (``--workers`` workers) serves the app and,
 beside it on the same workers and database, the durable baseline: a bare Flask endpoint
 that checks the signature and stores the body with one INSERT and a commit. wrk
 (``bench.wrk``, as when the targets were set) holds ``--connections`` connections open and
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=6, help="app/baseline alternations")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--samples", type=int, default=300, help="deliveries timed in process")
     parser.add_argument(
         "--patients",

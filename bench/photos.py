@@ -48,8 +48,8 @@ import httpx
 import pillow_heif
 from PIL import Image, ImageDraw
 
-from bench.live import CONSULTANT_EMAIL, CONSULTANT_PASSWORD, prepare, upcoming_booking
-from bench.memory import CSRF_FIELD, POLLER
+from bench.live import prepare, upcoming_booking
+from bench.memory import CSRF_FIELD, POLLER, log_in
 from bench.serving import gunicorn, scratch_database, server_url, serving_env
 from webapp.cal.signature import SIGNATURE_HEADER, sign
 from webapp.questionnaire.photos import PhotoRefusedError, prepare_photo
@@ -362,17 +362,7 @@ def consultant(base: str) -> Iterator[tuple[httpx.Client, list[str]]]:
     """A logged-in consultant's client and the dashboard's poll URL, which follows the
     cursor each answer brings."""
     with httpx.Client(base_url=base, timeout=60) as client:
-        token = CSRF_FIELD.search(client.get("/login").text)
-        assert token, "the login page carries no CSRF token"
-        answer = client.post(
-            "/login",
-            data={
-                "email": CONSULTANT_EMAIL,
-                "password": CONSULTANT_PASSWORD,
-                "csrf_token": token[1],
-            },
-        )
-        assert answer.status_code == 302, answer.status_code
+        log_in(client)
         found = POLLER.search(client.get("/").text)
         assert found, "the dashboard has no poller"
         poll_url = [found[1].replace("&amp;", "&")]
