@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: install run test lint format chromium wrk bench bench-ingest bench-live bench-memory clean translations messages
+.PHONY: install run test test-next-year lint format chromium wrk bench bench-ingest bench-live bench-memory bench-photos clean translations messages
 
 install: $(VENV)/.installed $(VENDOR)/.installed translations
 
@@ -47,6 +47,12 @@ run: install
 test: install chromium lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
+# The unit and integration tests again with the clock a year ahead (time-machine), so that a
+# test that would fail on some later day fails today. Browser tests run once, in `make test`:
+# Chromium keeps its own clock.
+test-next-year: install
+	$(BIN)/pytest -n auto tests/unit tests/integration --days-ahead=365 $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -85,6 +91,9 @@ bench-live: install chromium
 
 bench-memory: install
 	$(BIN)/python -m bench.memory
+
+bench-photos: install
+	$(BIN)/python -m bench.photos
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

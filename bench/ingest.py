@@ -7,7 +7,7 @@ Run it with ``make bench-ingest``, or::
 On a scratch PostgreSQL database (``bench_<random>``, built by the real migrations and
 dropped at the end) it times one new-patient delivery in process, through Flask, beside the
 same rows written straight through psycopg in the same seconds (the machine's floor), and
-lists the statements it sends. Then gunicorn (``--workers`` sync workers) serves the app and
+lists the statements it sends. Then gunicorn (``--workers`` workers) serves the app and
 a durable baseline (a bare endpoint that checks the signature and stores the body with one
 INSERT and a commit), which wrk (``bench.wrk``) loads in turn, ``--rounds`` times
 ``--seconds`` seconds each; it prints the rate and latencies of each, their ratio, and
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=6, help="app/baseline alternations")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--samples", type=int, default=300, help="deliveries timed in process")
     parser.add_argument(
         "--patients",

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     """Serve the app, open the dashboard, post bookings and time their appearance."""
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__)
     parser.add_argument("--deliveries", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     if args.deliveries < 20:

@@ -6,7 +6,7 @@ Run it with ``make bench-memory``, or::
     TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.memory
 
 On a scratch PostgreSQL database (built by the real migrations, dropped at the end)
-gunicorn (``--workers`` sync workers) serves the app. The benchmark posts ``--deliveries``
+gunicorn (``--workers`` workers) serves the app. The benchmark posts ``--deliveries``
 new-patient bookings over 32 connections, then makes ``--dashboard`` dashboard requests as
 a logged-in consultant (first pages of each tab, searches, deep pages, polls), and prints
 each worker's resident memory (RSS) after start, after the deliveries and at the end.
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__)
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--dashboard", type=int, default=1_000)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args(argv)
     secret = secrets.token_hex(16)
 
@@ -82,20 +82,21 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  largest worker: {max(at_end):.1f} MB (target < {TARGET_MB:.0f} MB)")
 
 
+def log_in(client: httpx.Client) -> None:
+    """Log the benchmark's consultant in through the login form, CSRF token included."""
+    token = CSRF_FIELD.search(client.get("/login").text)
+    assert token, "the login page carries no CSRF token"
+    answer = client.post(
+        "/login",
+        data={"email": CONSULTANT_EMAIL, "password": CONSULTANT_PASSWORD, "csrf_token": token[1]},
+    )
+    assert answer.status_code == 302, answer.status_code
+
+
 def browse(base: str, requests: int) -> int:
     """Log in, then make ``requests`` dashboard requests: pages and polls in turn."""
     with httpx.Client(base_url=base, timeout=30) as client:
-        token = CSRF_FIELD.search(client.get("/login").text)
-        assert token, "the login page carries no CSRF token"
-        answer = client.post(
-            "/login",
-            data={
-                "email": CONSULTANT_EMAIL,
-                "password": CONSULTANT_PASSWORD,
-                "csrf_token": token[1],
-            },
-        )
-        assert answer.status_code == 302, answer.status_code
+        log_in(client)
         urls = itertools.cycle(DASHBOARD_URLS)
         poll = None
         for number in range(requests):

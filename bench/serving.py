@@ -184,7 +184,8 @@ def scratch_database(server: str) -> Iterator[str]:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, target: str) -> Iterator[Server]:
-    """``target`` served by gunicorn (sync workers) on a free port until the block ends."""
+    """``target`` served by gunicorn (as the repository's ``gunicorn.conf.py`` says, with
+    ``workers`` workers) on a free port until the block ends."""
     port = _free_port()
     with tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -209,12 +210,30 @@ class Server:
 
     def worker_rss_mb(self) -> list[float]:
         """The resident memory of each worker, in MB."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return self._worker_status_mb("VmRSS")
+
+    def worker_peak_mb(self) -> list[float]:
+        """The peak resident memory of each worker since it started (VmHWM), in MB."""
+        return self._worker_status_mb("VmHWM")
+
+    def reset_worker_peaks(self) -> None:
+        """Start each worker's peak resident memory (VmHWM) again from its memory now, as
+        Linux allows by writing 5 to ``/proc/<pid>/clear_refs``."""
+        for pid in self._worker_pids():
+            with suppress(FileNotFoundError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+    def _worker_pids(self) -> list[str]:
+        return (
+            Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        )
+
+    def _worker_status_mb(self, field: str) -> list[float]:
         sizes = []
-        for pid in children.read_text().split():
+        for pid in self._worker_pids():
             with suppress(FileNotFoundError):
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(f"{field}:"):
                         sizes.append(int(line.split()[1]) / 1024)
         return sizes
 

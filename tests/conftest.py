@@ -7,10 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
@@ -25,6 +27,35 @@ os.environ["APP_ENV"] = "testing"
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "test-webhook-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--days-ahead",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run with the clock moved DAYS ahead, so that a test that would fail on a later "
+        "day fails now (browser tests cannot: Chromium keeps its own clock)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the clock ahead (``--days-ahead``) before any test module is imported, so that
+    whatever a module or a test reads as now (Python's clock, in every thread of this
+    process) is that later day; it keeps ticking from there."""
+    days = config.getoption("--days-ahead")
+    if days:
+        later = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        later.start()
+        config.add_cleanup(later.stop)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run browser tests with the clock moved: Chromium's clock stays today."""
+    browser = any(item.get_closest_marker("browser") for item in items)
+    if browser and config.getoption("--days-ahead"):
+        raise pytest.UsageError("--days-ahead runs the unit and integration tests only")
 
 
 def app_settings(url: str, instance: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.screen import horizontal_overflow
+from tests.browser.screen import accessibility_violations, horizontal_overflow
 from tests.browser.test_live_dashboard import LIVE_DEADLINE_MS, deliver, log_in, upcoming_booking
 
 pytestmark = pytest.mark.browser
@@ -258,3 +258,40 @@ def test_an_arabic_patient_gets_a_right_to_left_page_that_fits_the_phone(
     expect(patient.locator("html")).to_have_attribute("dir", "rtl")
     assert_fits_the_phone(patient)
     shot(patient, "ar-4-thanks")
+
+
+def test_a_photo_with_too_many_pixels_is_refused_on_a_phone_in_the_patients_language(
+    browser: Browser, live_server: str, tmp_path: Path
+) -> None:
+    booking = booking_speaking("es")
+    deliver(live_server, booking)
+    # Its own context, so that axe-core's injected script passes the app's CSP.
+    patient = browser.new_context(viewport=PHONE, bypass_csp=True).new_page()
+    patient.goto(f"{live_server}/questionnaire/{booking['payload']['uid']}")
+    patient.locator("input[name=age_range][value='36-45']").check()
+    patient.locator("input[name=gender][value=male]").check()
+    patient.locator("button[name=go][value=next]").click()
+    for question in ("conditions", "medications", "allergies", "surgeries", "recent_events"):
+        patient.locator(f"input[name={question}][value=none]").check()
+    patient.locator("button[name=go][value=next]").click()
+    for name, value in (
+        ("hair_loss_started", "2_5"),
+        ("hair_loss_onset", "gradual"),
+        ("hair_loss_areas", "crown"),
+        ("family_history", "father"),
+    ):
+        patient.locator(f"input[name={name}][value='{value}']").check()
+    patient.locator("button[name=go][value=next]").click()
+    huge = tmp_path / "front.png"
+    Image.new("L", (8900, 8900), 90).save(huge, "PNG")  # 79 MP in some 100 KB
+
+    patient.locator("#photo_front").set_input_files(str(huge))
+    patient.locator("button[name=go][value=next]").click()
+
+    summary = patient.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Esta foto tiene demasiados píxeles para que podamos leerla.")
+    expect(patient.locator("#photo_front-error")).to_contain_text("12 o 24 megapíxeles")
+    assert_fits_the_phone(patient)
+    shot(patient, "es-photo-too-many-pixels")
+    assert accessibility_violations(patient) == []

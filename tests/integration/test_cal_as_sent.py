@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -196,7 +197,13 @@ def test_a_seat_holder_who_reschedules_moves_only_their_own_seat(app, client):
 
 
 def test_a_phone_only_booker_has_no_email_and_is_found_by_phone(app, client, consultant_client):
-    answer = deliver(client, fixture_json("booking_created_phone_only.json"))
+    # Two days ahead, so that it is on the Upcoming tab whatever today is.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    phone_only = fixture_json("booking_created_phone_only.json")
+    phone_only["payload"].update(
+        startTime=start.isoformat(), endTime=(start + timedelta(minutes=30)).isoformat()
+    )
+    answer = deliver(client, phone_only)
 
     with app.app_context():
         patient = db.session.get(PatientProfile, answer["patient_id"])
@@ -207,7 +214,7 @@ def test_a_phone_only_booker_has_no_email_and_is_found_by_phone(app, client, con
     assert "sms.cal.com" not in page
     assert "+447700900456" in page
 
-    again = fixture_json("booking_created_phone_only.json")
+    again = copy.deepcopy(phone_only)
     again["payload"].update(uid="Hd8QwPz2NcV5tLkR7yBmXb", bookingId=5920400)
     second = deliver(client, again)
     assert second["patient_id"] == answer["patient_id"]

@@ -194,6 +194,31 @@ def test_a_refusal_is_said_in_the_patients_language(client, booked):
     assert "Bu dosya okuyabildiğimiz bir fotoğraf değil." in response.get_data(as_text=True)
 
 
+def test_a_photo_with_too_many_pixels_is_refused_in_the_patients_language_keeping_the_rest(
+    app, client, booked
+):
+    csrf = reach_photos(client)
+    client.get(f"/questionnaire/{UID}?step=photos&lang=tr")
+    one_colour = io.BytesIO()
+    Image.new("L", (8900, 8900), 90).save(one_colour, "PNG")  # 79 MP in some 100 KB
+
+    response = post_photos(
+        client,
+        csrf,
+        {
+            "front": (one_colour.getvalue(), "front.png", "image/png"),
+            "top": (image_bytes("JPEG"), "top.jpg", "image/jpeg"),
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Bu fotoğrafta okuyabileceğimizden fazla piksel var." in response.get_data(as_text=True)
+    with app.app_context():
+        assert [p.view for p in stored_photos()] == ["top"]
+    about = client.get(f"/questionnaire/{UID}?step=about").get_data(as_text=True)
+    assert 'value="United Kingdom"' in about
+
+
 def test_a_photo_over_15_mb_is_refused_and_a_large_one_under_it_is_accepted(app, client, booked):
     csrf = reach_photos(client)
     under = image_bytes("PNG") + b"\0" * (3 * 1024 * 1024)  # 3 MB: above the app's 1 MiB
@@ -286,7 +311,7 @@ def test_a_large_photo_is_shrunk_with_a_thumbnail(app, client, booked):
     with app.app_context():
         (photo,) = stored_photos()
         assert (photo.width, photo.height) == (MAX_SIDE, MAX_SIDE * 3 // 4)
-        assert Image.open(io.BytesIO(photo.content)).size == (MAX_SIDE, 1536)
+        assert Image.open(io.BytesIO(photo.content)).size == (MAX_SIDE, MAX_SIDE * 3 // 4)
         assert max(Image.open(io.BytesIO(photo.thumbnail)).size) == THUMBNAIL_SIDE
 
 

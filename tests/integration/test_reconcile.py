@@ -7,6 +7,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from tests.cal_api_fake import API_KEY, FakeCalApi, example_bookings, serving
@@ -17,12 +18,22 @@ from webapp.extensions import db
 from webapp.models import Consultation, PatientProfile, ReconcileRun
 
 SINCE = "2026-11-20T00:00:00Z"
+# When Cal.com listed the example bookings: reconciliation's sweep around now finds the ones
+# taking place then, whatever today is.
+LISTED_AT = datetime(2026, 11, 29, 9, 12, tzinfo=UTC)
 MATEO, OLD, NEW, INGRID = (
     "qH7mX2vKp9LwR4tYc8NbZs",
     "Wm5sD2pGa7YhK9rTq4EvNc",
     "Bn3yF6tRk8PqL2wXz5HmJd",
     "Tz4cN8wQe1RbV6kJm3XuLp",
 )
+
+
+@pytest.fixture(autouse=True)
+def on_the_day_of_the_listing():
+    """Every test runs on the day the example bookings were listed (the clock ticks on)."""
+    with time_machine.travel(LISTED_AT, tick=True):
+        yield
 
 
 @pytest.fixture
@@ -117,7 +128,8 @@ def test_a_reschedule_we_missed_links_both_bookings(app, runner, cal_api):
     del old["rescheduledToUid"]
     cal_api.bookings = {OLD: old}
     assert run_cli(runner, "--since", SINCE).exit_code == 0
-    # Cal.com now holds the pair; the new booking is outside the window and is fetched by uid.
+    # Cal.com now holds the pair; the new booking (created before ``SINCE``, taking place after
+    # the sweep's days) is outside every window and is fetched by uid.
     new = booking(NEW) | {"createdAt": "2026-11-01T00:00:00.000Z"}
     new["updatedAt"] = new["createdAt"]
     cal_api.bookings = {OLD: booking(OLD), NEW: new}

@@ -13,10 +13,12 @@ from webapp.cal.payload import (
     Attendee,
     Booking,
     Delivery,
+    NoEnvelopeError,
     PayloadError,
     parse_booking,
     parse_time,
     read_delivery,
+    why_unreadable,
 )
 
 BOOKING_FIXTURES = [
@@ -709,3 +711,37 @@ def test_a_booking_id_our_column_cannot_hold_is_treated_as_missing(booking_id):
 def test_a_cancellation_reason_is_cut_to_a_readable_length():
     payload = booking_payload(cancellationReason="x" * 5000)
     assert len(from_document(envelope(payload)).cancellation_reason) == 2000
+
+
+# --- What pages learn of a stored body: never an exception ---------------------------------
+
+CUSTOM_TEMPLATES = [
+    b"New booking: Oliver Bennett",
+    b"triggerEvent=BOOKING_CREATED&name=%00",
+    b'{"event": "booking"}',
+    b"[1, 2]",
+    b"null",
+    b"\xff\xfe",
+]
+REFUSED_FOR_OTHER_REASONS = [
+    b'{"triggerEvent": "BOOKING_CREATED", "payload": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    b'{"triggerEvent": "BOOKING_CREATED", "payload": {"id": ' + b"7" * 5000 + b"}}",
+    b"\xef\xbb\xbf" + fixture_body("booking_created.json"),
+]
+
+
+@pytest.mark.parametrize("body", CUSTOM_TEMPLATES)
+def test_a_body_in_no_envelope_is_refused_as_a_custom_templates(body):
+    assert isinstance(why_unreadable(body), NoEnvelopeError)
+
+
+@pytest.mark.parametrize("body", REFUSED_FOR_OTHER_REASONS)
+def test_a_body_refused_for_its_content_says_why_and_is_no_template(body):
+    refusal = why_unreadable(body)
+
+    assert isinstance(refusal, PayloadError) and not isinstance(refusal, NoEnvelopeError)
+    assert str(refusal)
+
+
+def test_a_readable_body_is_not_refused():
+    assert why_unreadable(fixture_body("booking_created.json")) is None

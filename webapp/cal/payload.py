@@ -32,6 +32,11 @@ class PayloadError(ValueError):
     """The delivery is authentic but cannot be read as a booking; the message says why."""
 
 
+class NoEnvelopeError(PayloadError):
+    """The body is in none of Cal.com's envelopes: not JSON at all, or JSON without
+    ``triggerEvent``/``payload`` or ``type``/``data``. A custom payload template sends these."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """The envelope of a delivery: its trigger, send time and the booking's fields."""
@@ -108,12 +113,13 @@ class Booking:
 def read_delivery(body: bytes) -> Delivery:
     """Decode a delivery body and unwrap its envelope.
 
-    Raises ``PayloadError`` when the body is not a JSON object in a known envelope, or
-    holds anything the clinic cannot store or show (see ``_decode_document``).
+    Raises ``NoEnvelopeError`` when the body is not a JSON object in a known envelope, and
+    ``PayloadError`` when it holds anything the clinic cannot store or show (see
+    ``_decode_document``).
     """
     document = _decode_document(body)
     if not isinstance(document, dict):
-        raise PayloadError("body must be a JSON object")
+        raise NoEnvelopeError("body must be a JSON object")
 
     if isinstance(document.get("triggerEvent"), str):
         trigger = _trigger(document["triggerEvent"])
@@ -126,23 +132,35 @@ def read_delivery(body: bytes) -> Delivery:
         raise PayloadError("payload must be a JSON object")
     if isinstance(document.get("type"), str) and isinstance(document.get("data"), dict):
         return Delivery(_trigger(document["type"]), None, document["data"])
-    raise PayloadError(
+    raise NoEnvelopeError(
         "unknown envelope: expected Cal.com's triggerEvent/payload or the legacy type/data"
     )
+
+
+def why_unreadable(body: bytes) -> PayloadError | None:
+    """Why a stored delivery ``body`` cannot be read: ``read_delivery``'s refusal (a
+    ``NoEnvelopeError`` for what a custom payload template sends), or ``None`` when it
+    reads. Pages ask this of stored bodies; it never raises, whatever the body holds."""
+    try:
+        read_delivery(body)
+    except PayloadError as exc:
+        return exc
+    return None
 
 
 def _decode_document(body: bytes) -> Any:
     """The JSON document in ``body``, once it is known to be safe to store and to show.
 
-    Raises ``PayloadError`` naming the problem when the body is not UTF-8 JSON (a byte
-    order mark included), repeats a key, nests deeper than ``MAX_DEPTH``, holds a number
-    that is not finite or has more than ``MAX_INTEGER_DIGITS`` digits, or a string with a
-    NUL character or an unpaired surrogate (which no database column can hold).
+    Raises ``NoEnvelopeError`` when the body is not UTF-8 JSON, and ``PayloadError``
+    naming the problem when it starts with a byte order mark, repeats a key, nests deeper
+    than ``MAX_DEPTH``, holds a number that is not finite or has more than
+    ``MAX_INTEGER_DIGITS`` digits, or a string with a NUL character or an unpaired
+    surrogate (which no database column can hold).
     """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: it is not UTF-8 ({exc.reason})") from None
+        raise NoEnvelopeError(f"body is not valid JSON: it is not UTF-8 ({exc.reason})") from None
     if text.startswith("\ufeff"):
         raise PayloadError("body is not valid JSON: it starts with a byte order mark")
     try:
@@ -156,7 +174,7 @@ def _decode_document(body: bytes) -> Any:
     except RecursionError:
         raise PayloadError(f"body nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
+        raise NoEnvelopeError(f"body is not valid JSON: {exc}") from None
     if _may_hold_unstorable_values(text):
         _check_values(document)
     return document

@@ -6,7 +6,6 @@ listing; they run when a full dashboard page renders, never on its idle poll.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.cal import spool
+from webapp.cal.payload import NoEnvelopeError, why_unreadable
 from webapp.extensions import db
 from webapp.models import EventStatus, ReconcileRun, ReconcileRunStatus, WebhookEvent
 
@@ -34,9 +34,11 @@ class Attention:
 
 @dataclass(frozen=True)
 class Problem:
-    """A failed or rejected delivery, and whether a custom payload template caused it."""
+    """A failed or rejected delivery: why its body cannot be read (``None`` when it can),
+    and whether a custom payload template caused it."""
 
     event: WebhookEvent
+    unreadable: str | None
     custom_template: bool
 
 
@@ -57,7 +59,7 @@ class ConnectionHealth:
 def connection_health(now: datetime) -> ConnectionHealth:
     """The page's whole picture at ``now``."""
     problems = [
-        Problem(event, is_custom_template(event))
+        _problem(event)
         for event in db.session.scalars(
             select(WebhookEvent)
             .where(WebhookEvent.status.in_(PROBLEMS))
@@ -90,7 +92,7 @@ def needs_attention(now: datetime) -> list[Attention]:
             .limit(PROBLEM_LIMIT)
         )
     )
-    templated = [event for event in recent if is_custom_template(event)]
+    templated = [event for event in recent if _problem(event).custom_template]
     if templated:
         found.append(
             Attention(
@@ -133,20 +135,12 @@ def needs_attention(now: datetime) -> list[Attention]:
     return found
 
 
-def is_custom_template(event: WebhookEvent) -> bool:
-    """Whether a rejected delivery is a custom payload template's: no ``triggerEvent`` and
-    no ``payload`` (nor the legacy ``type``/``data``), or not JSON at all (form-encoded)."""
-    if event.status != EventStatus.REJECTED:
-        return False
-    try:
-        document = json.loads(event.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return True
-    if not isinstance(document, dict):
-        return True
-    return not ({"triggerEvent", "payload"} & document.keys()) and not (
-        {"type", "data"} <= document.keys()
-    )
+def _problem(event: WebhookEvent) -> Problem:
+    """A failed or rejected delivery as the pages show it, its body read by the one reader of
+    deliveries (which no body makes raise). Only a rejected one can be a custom template's."""
+    refusal = why_unreadable(event.body)
+    custom_template = event.status == EventStatus.REJECTED and isinstance(refusal, NoEnvelopeError)
+    return Problem(event, str(refusal) if refusal else None, custom_template)
 
 
 def last_delivery_at() -> datetime | None:
