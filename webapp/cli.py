@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from webapp.auth.consultants import create_consultant
 from webapp.extensions import db
-from webapp.models import Consultant
+from webapp.models import Consultant, ConsultantRole
 
 dev = AppGroup("dev", help="Development helpers.")
 
@@ -52,7 +52,11 @@ def _demo_login() -> str:
         return "an existing consultant (flask --app wsgi consultants create ... adds one)"
     password = secrets.token_urlsafe(12)
     create_consultant(
-        DEMO_EMAIL, "Demo Consultant", password, current_app.config["CLINIC_TIMEZONE"]
+        DEMO_EMAIL,
+        "Demo Consultant",
+        password,
+        current_app.config["CLINIC_TIMEZONE"],
+        ConsultantRole.ADMIN,
     )
     db.session.commit()
     password_file.write_text(password + "\n")

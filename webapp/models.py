@@ -286,6 +286,13 @@ class QuestionnaireSubmission(db.Model):
     patient: Mapped[PatientProfile | None] = relationship()
 
 
+class ConsultantRole(enum.StrEnum):
+    """What a consultant may do: an admin does all a consultant does and manages the team."""
+
+    ADMIN = "admin"
+    CONSULTANT = "consultant"
+
+
 class Consultant(UserMixin, db.Model):
     """A clinic employee who logs in to the dashboard."""
 
@@ -296,9 +303,17 @@ class Consultant(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Istanbul")
+    role: Mapped[str] = mapped_column(
+        String(20), default=ConsultantRole.CONSULTANT, server_default=ConsultantRole.CONSULTANT
+    )
     # Copied into the session at login; raising it ends every session the consultant has.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this consultant manages the team as well."""
+        return self.role == ConsultantRole.ADMIN
 
 
 class ReconcileRunStatus(enum.StrEnum):

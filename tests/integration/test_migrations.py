@@ -364,3 +364,29 @@ def test_the_optional_json_migration_turns_stored_json_null_into_sql_null(
         ("uid-1", None, None),
         ("uid-2", '{"notes": "null"}', None),
     ]
+
+
+def test_the_roles_migration_makes_the_longest_serving_consultant_the_admin(
+    empty_database_url, tmp_path
+):
+    app = create_app(app_settings(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="c5e55105a022")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO consultants (id, email, name, password_hash, timezone,"
+                    " session_version, created_at) VALUES (:id, :email, :name, 'x',"
+                    " 'Europe/Istanbul', 0, CURRENT_TIMESTAMP)"
+                ),
+                [
+                    {"id": 1, "email": "first@clinic.example", "name": "First"},
+                    {"id": 2, "email": "second@clinic.example", "name": "Second"},
+                ],
+            )
+        upgrade(revision="c5e55105a023")
+        with db.engine.connect() as connection:
+            roles = connection.execute(text("SELECT id, role FROM consultants ORDER BY id")).all()
+        db.engine.dispose()
+
+    assert [tuple(row) for row in roles] == [(1, "admin"), (2, "consultant")]

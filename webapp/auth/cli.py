@@ -13,6 +13,7 @@ from webapp.auth.consultants import (
     set_password,
 )
 from webapp.extensions import db
+from webapp.models import ConsultantRole
 
 consultants = AppGroup("consultants", help="Consultant logins.")
 password_option = click.option(
@@ -29,16 +30,21 @@ password_option = click.option(
 @click.option("--name", required=True, help="Shown on the dashboard.")
 @password_option
 @click.option("--timezone", default=None, help="Display time zone (default CLINIC_TIMEZONE).")
-def create(email: str, name: str, password: str, timezone: str | None) -> None:
-    """Create a consultant login."""
+@click.option("--admin", is_flag=True, help="An admin, who also manages the team.")
+def create(email: str, name: str, password: str, timezone: str | None, admin: bool) -> None:
+    """Create a consultant login (an admin with --admin: the first way in, and recovery)."""
     try:
         consultant = create_consultant(
-            email, name, password, timezone or current_app.config["CLINIC_TIMEZONE"]
+            email,
+            name,
+            password,
+            timezone or current_app.config["CLINIC_TIMEZONE"],
+            ConsultantRole.ADMIN if admin else ConsultantRole.CONSULTANT,
         )
     except ConsultantError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"consultant {consultant.id} created: {consultant.email}")
+    click.echo(f"{consultant.role} {consultant.id} created: {consultant.email}")
 
 
 @consultants.command("set-password")

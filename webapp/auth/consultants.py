@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from webapp.auth.sessions import end_every_session
 from webapp.extensions import db
-from webapp.models import Consultant
+from webapp.models import Consultant, ConsultantRole
 from webapp.patients.contact import normalise_email
 
 PASSWORD_HASHER = PasswordHasher()
@@ -21,8 +21,14 @@ class ConsultantError(ValueError):
     """A consultant account cannot be created as asked; the message says why."""
 
 
-def create_consultant(email: str, name: str, password: str, timezone: str) -> Consultant:
-    """Create a consultant login; flushes.
+def create_consultant(
+    email: str,
+    name: str,
+    password: str,
+    timezone: str,
+    role: ConsultantRole = ConsultantRole.CONSULTANT,
+) -> Consultant:
+    """Create a consultant login with ``role``; flushes.
 
     Raises ``ConsultantError`` for an invalid or taken email, an empty name or a password
     shorter than ``MIN_PASSWORD_LENGTH``.
@@ -36,7 +42,11 @@ def create_consultant(email: str, name: str, password: str, timezone: str) -> Co
     if find_consultant(normalised) is not None:
         raise ConsultantError("a consultant with this email exists")
     consultant = Consultant(
-        email=normalised, name=name.strip(), password_hash=password_hash, timezone=timezone
+        email=normalised,
+        name=name.strip(),
+        password_hash=password_hash,
+        timezone=timezone,
+        role=role,
     )
     db.session.add(consultant)
     db.session.flush()
