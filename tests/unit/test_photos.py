@@ -120,3 +120,18 @@ def test_photos_prepared_at_once_in_threads_are_decoded_one_at_a_time(monkeypatc
         thread.join()
 
     assert most[0] == 1
+
+
+def test_a_phone_jpeg_carrying_a_second_picture_is_taken_as_its_first_picture_decoded_small(
+    decoded_sizes,
+):
+    photo = Image.new("RGB", (4000, 3000), "peru")
+    depth_map = Image.new("RGB", (640, 480), "navy")
+    data = encoded(photo, "MPO", save_all=True, append_images=[depth_map])
+
+    prepared = prepare_photo(data)
+
+    assert decoded_sizes == [("MPO", (2000, 1500))]
+    stored = Image.open(io.BytesIO(prepared.content))
+    assert (stored.format, stored.size) == ("JPEG", (MAX_SIDE, 1500))
+    assert stored.getpixel((10, 10)) == pytest.approx(photo.getpixel((10, 10)), abs=3)

@@ -47,7 +47,10 @@ MAX_DECODED_BYTES = 4 * MAX_DECODED_PIXELS
 MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 # Modes shrunk as they are; any other is made RGB first, a second copy at full size.
 SHRINKABLE_MODES = ("RGB", "L")
-ACCEPTED_FORMATS = {"JPEG", "PNG", "HEIF"}
+# JPEG formats: a phone's JPEG with a second picture in it (a depth map, a preview) opens as
+# a Multi-Picture Object; its first picture is the photo, and it decodes as any JPEG.
+JPEG_FORMATS = {"JPEG", "MPO"}
+ACCEPTED_FORMATS = JPEG_FORMATS | {"PNG", "HEIF"}
 
 # The standard views a consultant needs to estimate grafts, in the order they are asked.
 PHOTO_VIEWS = [
@@ -147,7 +150,7 @@ def _check_header(image: Image.Image, data: bytes) -> None:
     cost = pixels * MODE_BYTES.get(image.mode, 4)
     if image.mode not in SHRINKABLE_MODES:
         cost += pixels * 4
-    if image.format == "JPEG" and _has_several_scans(image, data):
+    if image.format in JPEG_FORMATS and _has_several_scans(image, data):
         cost += full * 2 * _coefficients_per_pixel(image)
     if pixels > MAX_DECODED_PIXELS or cost > MAX_DECODED_BYTES:
         raise _too_many_pixels()
