@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from webapp.auth.consultants import password_problem
@@ -42,7 +43,7 @@ class CurrentPasswordForm(FlaskForm):
 
 def timezone_field(label: str = "Time zone") -> SelectField:
     """A choice of ``TIMEZONES``."""
-    return SelectField(label, choices=[(name, name) for name in TIMEZONES])
+    return SelectField(label, choices=[SelectChoice(name, name) for name in TIMEZONES])
 
 
 class TimezoneForm(FlaskForm):

@@ -81,6 +81,10 @@ def login() -> Response | tuple[str, int]:
     """The password step; on success, the code step, enrolment or the page asked for."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
+    if request.method == "GET":
+        for step, endpoint in ((Step.CODE, "auth.code"), (Step.ENROL, "auth.enrol")):
+            if pending_consultant(step) is not None:
+                return redirect(url_for(endpoint))
     form = LoginForm()
     if form.validate_on_submit():
         consultant = authenticate(form.email.data or "", form.password.data or "")

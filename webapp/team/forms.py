@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from webapp.auth.forms import NewPasswordFields, timezone_field
 from webapp.models import ConsultantRole
 
 ROLE_CHOICES = [
-    (ConsultantRole.CONSULTANT.value, "Consultant"),
-    (ConsultantRole.ADMIN.value, "Admin"),
+    SelectChoice(ConsultantRole.CONSULTANT.value, "Consultant"),
+    SelectChoice(ConsultantRole.ADMIN.value, "Admin"),
 ]
 
 

@@ -17,7 +17,7 @@ from webapp.auth.sessions import log_out
 from webapp.auth.signin import Step, after_password
 from webapp.extensions import db
 from webapp.models import Consultant, ConsultantInvite, ConsultantRole
-from webapp.team.forms import InviteForm, JoinForm, RoleForm
+from webapp.team.forms import ROLE_CHOICES, InviteForm, JoinForm, RoleForm
 from webapp.team.invites import (
     InviteError,
     complete_invite,
@@ -185,6 +185,6 @@ def _team_page(form: InviteForm, link: dict[str, Any] | None = None) -> str:
         "team/index.html",
         members=team_members(),
         form=form,
-        role_form=RoleForm(formdata=None),
+        role_choices=ROLE_CHOICES,
         link=link,
     )
