@@ -162,11 +162,13 @@ def _account_page(
 ) -> str:
     consultant = current_user._get_current_object()
     timezone_form = timezone_form or TimezoneForm(formdata=None, timezone=consultant.timezone)
+    this = current_session()
+    sessions = sorted(live_sessions(consultant), key=lambda row: this is None or row.id != this.id)
     return render_template(
         "account/index.html",
         consultant=consultant,
-        this_session=current_session(),
-        sessions=live_sessions(consultant),
+        this_session=this,
+        sessions=sessions,
         codes_left=recovery_codes_left(consultant) if consultant.has_two_factor else None,
         password_form=password_form or PasswordChangeForm(formdata=None),
         timezone_form=timezone_form,
