@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, g, redirect, request, session, url_for
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
 from ua_parser import parse as parse_user_agent
 
@@ -85,16 +85,20 @@ def current_session() -> ConsultantSession | None:
     return g.consultant_session
 
 
+# The same statement on every request (only the key's hash differs), so it is built once.
+SESSION_WITH_CONSULTANT = (
+    select(ConsultantSession)
+    .join(ConsultantSession.consultant)
+    .options(contains_eager(ConsultantSession.consultant))
+    .where(ConsultantSession.key_hash == bindparam("key_hash"))
+)
+
+
 def _live_session_named_by_cookie(now: datetime) -> ConsultantSession | None:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str):
         return None
-    record = db.session.scalar(
-        select(ConsultantSession)
-        .join(ConsultantSession.consultant)
-        .options(contains_eager(ConsultantSession.consultant))
-        .where(ConsultantSession.key_hash == _key_hash(key))
-    )
+    record = db.session.scalar(SESSION_WITH_CONSULTANT, {"key_hash": _key_hash(key)})
     if record is None or not record.consultant.active or has_expired(record, now):
         return None
     return record

@@ -63,14 +63,17 @@ def _go_on(next_path: str | None) -> Response:
     return redirect(local_path(next_path) or url_for("dashboard.index"))
 
 
-def _after_password(consultant: Consultant, next_path: str | None) -> Response:
-    """Send ``consultant`` on from a password (or an invite) to their next step."""
+# Where a consultant waiting at a sign-in step does it.
+STEP_ENDPOINTS = {Step.CODE: "auth.code", Step.ENROL: "auth.enrol"}
+
+
+def continue_sign_in(consultant: Consultant, next_path: str | None) -> Response:
+    """Send ``consultant``, whose password (or completed invite) was just accepted, on to
+    their next step, or to ``next_path`` when none is left; commits."""
     step = after_password(consultant, next_path)
     db.session.commit()
-    if step is Step.CODE:
-        return redirect(url_for("auth.code"))
-    if step is Step.ENROL:
-        return redirect(url_for("auth.enrol"))
+    if step is not None:
+        return redirect(url_for(STEP_ENDPOINTS[step]))
     return _go_on(next_path)
 
 
@@ -82,14 +85,14 @@ def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     if request.method == "GET":
-        for step, endpoint in ((Step.CODE, "auth.code"), (Step.ENROL, "auth.enrol")):
+        for step, endpoint in STEP_ENDPOINTS.items():
             if pending_consultant(step) is not None:
                 return redirect(url_for(endpoint))
     form = LoginForm()
     if form.validate_on_submit():
         consultant = authenticate(form.email.data or "", form.password.data or "")
         if consultant is not None:
-            return _after_password(consultant, request.args.get("next"))
+            return continue_sign_in(consultant, request.args.get("next"))
         return render_template("auth/login.html", form=form, message=FAILED_LOGIN), 401
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status

@@ -3,6 +3,7 @@ two-factor resets; ``/join/<token>``: completing an invite."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.consultants import ConsultantError
 from webapp.auth.roles import admin_required
 from webapp.auth.sessions import log_out
-from webapp.auth.signin import Step, after_password
+from webapp.auth.views import continue_sign_in
 from webapp.extensions import db
 from webapp.models import Consultant, ConsultantInvite, ConsultantRole
 from webapp.team.forms import ROLE_CHOICES, InviteForm, JoinForm, RoleForm
@@ -132,14 +133,9 @@ def join(token: str) -> str | Response | tuple[str, int]:
             return render_template("team/join.html", form=form, message=message), 400
         if current_user.is_authenticated:
             log_out()
-        step = after_password(consultant, None)
-        db.session.commit()
+        response = continue_sign_in(consultant, None)
         flash(f"Welcome, {consultant.name}.", "success")
-        if step is Step.ENROL:
-            return redirect(url_for("auth.enrol"))
-        if step is Step.CODE:
-            return redirect(url_for("auth.code"))
-        return redirect(url_for("dashboard.index"))
+        return response
     status = 400 if form.is_submitted() else 200
     return render_template("team/join.html", form=form), status
 
@@ -148,7 +144,7 @@ def _member(consultant_id: int) -> Consultant:
     return db.get_or_404(Consultant, consultant_id, description="There is no such consultant.")
 
 
-def _apply(change: Any, done: str) -> Response:
+def _apply(change: Callable[[], object], done: str) -> Response:
     """Run ``change``; commit and say ``done``, or say why the team refused it."""
     try:
         changed = change()
