@@ -228,3 +228,16 @@ def test_the_shell_refuses_to_deactivate_the_last_admin(app, runner, admin):
     with app.app_context():
         assert db.session.get(Consultant, admin).active
         assert count(AuditEvent) == 0
+
+
+def test_a_consultant_cannot_change_the_team_by_posting_to_it(app, admin, consultant_client):
+    for path in (f"/team/{admin}/deactivate", f"/team/{admin}/role", "/team/invite"):
+        response = post_form(
+            consultant_client, path, {"role": "consultant", "email": "x@clinic.example"}, "/"
+        )
+        assert response.status_code == 403, path
+
+    with app.app_context():
+        ada = db.session.get(Consultant, admin)
+        assert ada.active and ada.is_admin
+        assert count(AuditEvent) == 0
