@@ -206,7 +206,8 @@
   document.addEventListener("click", seenByInteraction);
   document.addEventListener("focusin", seenByInteraction);
 
-  // One click copies the questionnaire link; without a clipboard the link still opens.
+  // One click copies a link (the questionnaire's, an invite's); without a clipboard the
+  // link still opens.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-copy]");
     if (!link || !navigator.clipboard || !window.isSecureContext) {
@@ -216,7 +217,7 @@
     navigator.clipboard.writeText(link.href).then(function () {
       var label = link.textContent;
       link.textContent = "Copied";
-      announce("Questionnaire link copied.");
+      announce(link.dataset.copied || "Questionnaire link copied.");
       window.setTimeout(function () { link.textContent = label; }, 2000);
     }, function () {
       window.open(link.href, "_blank", "noopener");

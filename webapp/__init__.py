@@ -57,6 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from webapp import cli, errors
+    from webapp.account import views as account_views
     from webapp.audit import views as audit_views
     from webapp.auth import cli as auth_cli
     from webapp.auth import sessions
@@ -71,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
     from webapp.security import headers, storable
+    from webapp.team import views as team_views
 
     for blueprint in (
         webhook.bp,
@@ -81,6 +83,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         questionnaire_views.bp,
         connection_views.bp,
         audit_views.bp,
+        team_views.bp,
+        account_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

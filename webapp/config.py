@@ -21,6 +21,10 @@ DEVELOPMENT_CLINIC = {
 }
 
 
+FLAG_VALUES = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False,
+               "off": False, "no": False}  # fmt: skip
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable application."""
 
@@ -82,10 +86,22 @@ def _production_problems(secret_key: str, webhook_secret: str, limit_store: str)
     return problems
 
 
+def flag(name: str, raw: str | None, default: bool) -> bool:
+    """An on/off setting: ``1``, ``true``, ``on``, ``yes`` or their opposites, any case;
+    ``default`` when unset or empty. Raises ``ConfigError`` for anything else."""
+    if not raw or not raw.strip():
+        return default
+    value = FLAG_VALUES.get(raw.strip().lower())
+    if value is None:
+        raise ConfigError(f"{name} must be on or off (1/0, true/false), not {raw!r}")
+    return value
+
+
 def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment.
 
-    Raises ``ConfigError`` when ``APP_ENV`` is unknown, or when production lacks
+    Raises ``ConfigError`` when ``APP_ENV`` is unknown, ``REQUIRE_TWO_FACTOR`` is not on or
+    off, or when production lacks
     ``SECRET_KEY`` or ``CAL_WEBHOOK_SECRET``, has a ``SECRET_KEY`` shorter than 32 bytes,
     or keeps rate-limit counters per process (``RATELIMIT_STORAGE_URI`` unset or
     ``memory://``). The message names every problem at once.
@@ -145,4 +161,8 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "CAL_API_URL": (env.get("CAL_API_URL") or "https://api.cal.com/v2").rstrip("/"),
         "CAL_API_KEY": env.get("CAL_API_KEY") or None,
         "CAL_SILENCE_ALERT_HOURS": float(env.get("CAL_SILENCE_ALERT_HOURS", "48") or 48),
+        # Consultants must sign in with a second factor; one without it enrols first.
+        "REQUIRE_TWO_FACTOR": flag(
+            "REQUIRE_TWO_FACTOR", env.get("REQUIRE_TWO_FACTOR"), app_env == "production"
+        ),
     }

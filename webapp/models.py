@@ -9,6 +9,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -306,14 +308,35 @@ class Consultant(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(
         String(20), default=ConsultantRole.CONSULTANT, server_default=ConsultantRole.CONSULTANT
     )
-    # Copied into the session at login; raising it ends every session the consultant has.
+    # Kept, unread, for hosts still running the release before server-side sessions
+    # (``ConsultantSession``) while a rolling upgrade runs; a later release drops it.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A deactivated consultant cannot sign in and has no session; a fresh invite brings
+    # them back. Their notes and audit rows keep their name.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The TOTP key (base32). Set while enrolling; two-factor is on once a code confirmed it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The time step of the last code accepted: a code of that step or an earlier one is
+    # refused, so a code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_admin(self) -> bool:
         """Whether this consultant manages the team as well."""
         return self.role == ConsultantRole.ADMIN
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login's question: whether this consultant may be signed in."""
+        return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        """Whether signing in asks this consultant for a code after the password."""
+        return self.two_factor_enabled_at is not None
 
 
 class ReconcileRunStatus(enum.StrEnum):
@@ -488,3 +511,61 @@ class DuplicateDismissal(db.Model):
     second_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
     consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsultantSession(db.Model):
+    """One sign-in of a consultant on one device, named by the browser's session cookie.
+
+    The cookie holds a random key; the row holds its SHA-256, so the table alone lets no
+    one in. Ending a session deletes its row: the cookie then names nothing.
+    """
+
+    __tablename__ = "consultant_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last request the consultant made (a poll is not one), to the minute.
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # "Firefox 133 on Windows", from the User-Agent at sign-in.
+    device: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    address: Mapped[str | None] = mapped_column(String(45))
+
+    consultant: Mapped[Consultant] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """One of a consultant's one-time recovery codes, stored as its SHA-256; used, it goes."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        UniqueConstraint("consultant_id", "code_hash", name="uq_recovery_codes_consultant_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsultantInvite(db.Model):
+    """A one-time link an admin made for someone to join the team (or come back to it).
+
+    The link carries a random token; the row holds its SHA-256. It is used up when the
+    invitee completes it (``used_at``), not when it is opened.
+    """
+
+    __tablename__ = "consultant_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # NULL when made from a shell (``flask consultants activate``).
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who joined (or came back) through it.
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))

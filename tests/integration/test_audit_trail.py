@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.conftest import count, deliver, fixture_body
+from tests.conftest import CONSULTANT_PASSWORD, count, deliver, fixture_body
 from webapp.audit import trail
 from webapp.audit.trail import PER_PAGE
 from webapp.auth.consultants import create_consultant
@@ -152,7 +152,9 @@ def test_the_patient_audit_page_lists_who_saw_the_record_newest_first(
     app, consultant_client, patient_id
 ):
     with app.app_context():
-        other = create_consultant("deniz@clinic.example", "Dr. Deniz Kaya", "x" * 20, "UTC")
+        other = create_consultant(
+            "deniz@clinic.example", "Dr. Deniz Kaya", CONSULTANT_PASSWORD, "UTC"
+        )
         db.session.flush()
         trail.record(
             "note.added", other, db.session.get(PatientProfile, patient_id), {"note_id": 7}
@@ -178,7 +180,9 @@ def seed_events(app, consultant: int) -> tuple[int, int]:
     """Three events by the fixture consultant and one by another, on known days."""
     with app.app_context():
         selin = db.session.get(Consultant, consultant)
-        other = create_consultant("deniz@clinic.example", "Dr. Deniz Kaya", "x" * 20, "UTC")
+        other = create_consultant(
+            "deniz@clinic.example", "Dr. Deniz Kaya", CONSULTANT_PASSWORD, "UTC"
+        )
         db.session.flush()
         days = {
             ("patient.viewed", selin.id): datetime(2026, 11, 10, 9, 0, tzinfo=UTC),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from http.cookiejar import CookieJar
 from typing import Any
 from urllib.error import HTTPError
@@ -15,23 +15,43 @@ from urllib.request import HTTPCookieProcessor, OpenerDirector, build_opener
 
 import pytest
 import redis
-from sqlalchemy import event
+from sqlalchemy import select, update
 
-from tests.conftest import CONSULTANT_EMAIL, CONSULTANT_PASSWORD, csrf_token_from, log_in
+from tests.conftest import (
+    CONSULTANT_EMAIL,
+    CONSULTANT_PASSWORD,
+    count,
+    csrf_token_from,
+    log_in,
+    statements_sent,
+)
 from webapp import create_app
 from webapp.auth.sessions import ABSOLUTE_LIMIT, IDLE_LIMIT
 from webapp.extensions import db
+from webapp.models import ConsultantSession, utcnow
 
 IDLE_POLL = "/dashboard/updates?cursor=%7C0"
 # Redis runs here and in CI; a run's keys carry a prefix of their own and are deleted after.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def age_session(client, *, seen: float = 0, login: float = 0) -> None:
-    """Pretend the last activity and the login were this many seconds ago."""
-    with client.session_transaction() as session:
-        session["seen_at"] = time.time() - seen
-        session["login_at"] = time.time() - login
+def age_session(app, *, seen: float = 0, login: float = 0) -> None:
+    """Pretend every session's last activity and sign-in were this many seconds ago."""
+    now = utcnow()
+    with app.app_context():
+        db.session.execute(
+            update(ConsultantSession).values(
+                last_active_at=now - timedelta(seconds=seen),
+                created_at=now - timedelta(seconds=login),
+            )
+        )
+        db.session.commit()
+
+
+def last_active_seconds_ago(app) -> float:
+    with app.app_context():
+        (last_active,) = db.session.scalars(select(ConsultantSession.last_active_at)).all()
+    return (utcnow() - last_active).total_seconds()
 
 
 def test_pages_with_patient_data_redirect_to_login_when_logged_out(client):
@@ -240,25 +260,36 @@ def test_a_session_cookie_copied_before_logout_stops_working_at_logout(app, cons
     assert poll.headers["HX-Redirect"].startswith("/login")
 
 
-def test_logout_ends_the_consultants_sessions_everywhere_but_no_one_elses(app, consultant_client):
+def test_logout_ends_that_session_only(app, consultant_client):
     add_consultant(app, "deniz@clinic.example")
     colleague = app.test_client()
     assert log_in(colleague, "deniz@clinic.example").status_code == 302
-    other_device = app.test_client()
-    assert log_in(other_device).status_code == 302
+    tablet = app.test_client()
+    assert log_in(tablet).status_code == 302
 
-    log_out(consultant_client)
+    log_out(tablet)
 
-    assert other_device.get("/").status_code == 302
-    assert colleague.get("/").status_code == 200
-    assert log_in(consultant_client).status_code == 302
+    assert tablet.get("/").status_code == 302
     assert consultant_client.get("/").status_code == 200
+    assert consultant_client.get(IDLE_POLL, headers={"HX-Request": "true"}).status_code == 204
     assert colleague.get("/").status_code == 200
+    with app.app_context():
+        assert count(ConsultantSession) == 2
 
 
-def test_a_session_without_a_version_is_refused(consultant_client):
+def test_a_cookie_naming_no_session_row_is_refused_as_an_expired_session(consultant_client):
     with consultant_client.session_transaction() as session:
-        del session["session_version"]
+        del session["session_key"]  # as a cookie from before server-side sessions
+
+    response = consultant_client.get("/")
+
+    assert response.headers["Location"].startswith("/login")
+    assert "session has expired" in consultant_client.get("/login").text
+
+
+def test_a_forged_session_key_names_no_one(consultant_client):
+    with consultant_client.session_transaction() as session:
+        session["session_key"] = "guessed"
 
     assert consultant_client.get("/").status_code == 302
 
@@ -299,28 +330,22 @@ def test_set_password_refuses_a_short_password_and_an_unknown_email(runner, cons
     assert consultant_client.get("/").status_code == 200
 
 
-def test_the_idle_poll_reads_the_consultant_once_and_writes_nothing(app, consultant_client):
-    statements: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args) -> None:
-        statements.append(" ".join(statement.split()).lower())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+def test_the_idle_poll_checks_its_session_and_consultant_in_one_statement_and_writes_nothing(
+    app, consultant_client
+):
+    with statements_sent(app) as statements:
         response = consultant_client.get(IDLE_POLL, headers={"HX-Request": "true"})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
     assert response.status_code == 204
-    assert len([sql for sql in statements if "from consultants" in sql]) == 1, statements
-    writes = ("insert", "update", "delete")
+    assert len(statements) == 2, statements  # the session with its consultant; the cursor
+    (session_check,) = [sql for sql in statements if "CONSULTANT_SESSIONS" in sql]
+    assert "JOIN CONSULTANTS" in session_check
+    writes = ("INSERT", "UPDATE", "DELETE")
     assert not [sql for sql in statements if sql.startswith(writes)], statements
 
 
-def test_a_session_idle_for_thirty_minutes_is_expired(consultant_client):
-    age_session(consultant_client, seen=IDLE_LIMIT.total_seconds() + 5, login=3600)
+def test_a_session_idle_for_thirty_minutes_is_expired(app, consultant_client):
+    age_session(app, seen=IDLE_LIMIT.total_seconds() + 5, login=3600)
 
     response = consultant_client.get("/")
 
@@ -329,14 +354,14 @@ def test_a_session_idle_for_thirty_minutes_is_expired(consultant_client):
     assert "session has expired" in consultant_client.get("/login").get_data(as_text=True)
 
 
-def test_a_session_older_than_twelve_hours_is_expired_even_when_active(consultant_client):
-    age_session(consultant_client, seen=10, login=ABSOLUTE_LIMIT.total_seconds() + 5)
+def test_a_session_older_than_twelve_hours_is_expired_even_when_active(app, consultant_client):
+    age_session(app, seen=10, login=ABSOLUTE_LIMIT.total_seconds() + 5)
 
     assert consultant_client.get("/").status_code == 302
 
 
-def test_an_expired_session_is_refused_on_the_poll_with_a_redirect_to_login(consultant_client):
-    age_session(consultant_client, seen=IDLE_LIMIT.total_seconds() + 5, login=3600)
+def test_an_expired_session_is_refused_on_the_poll_with_a_redirect_to_login(app, consultant_client):
+    age_session(app, seen=IDLE_LIMIT.total_seconds() + 5, login=3600)
 
     response = consultant_client.get(
         "/dashboard/updates?cursor=%7C0", headers={"HX-Request": "true"}
@@ -346,15 +371,23 @@ def test_an_expired_session_is_refused_on_the_poll_with_a_redirect_to_login(cons
     assert response.headers["HX-Redirect"].startswith("/login")
 
 
-def test_polling_does_not_count_as_activity_but_pages_do(consultant_client):
-    age_session(consultant_client, seen=600, login=600)
+def test_polling_does_not_count_as_activity_but_pages_do(app, consultant_client):
+    age_session(app, seen=600, login=600)
     consultant_client.get("/dashboard/updates?cursor=%7C0", headers={"HX-Request": "true"})
-    with consultant_client.session_transaction() as session:
-        assert time.time() - session["seen_at"] >= 599
+    assert last_active_seconds_ago(app) >= 599
 
     consultant_client.get("/")
-    with consultant_client.session_transaction() as session:
-        assert time.time() - session["seen_at"] < 5
+    assert last_active_seconds_ago(app) < 5
+
+
+def test_activity_is_written_at_most_once_a_minute(app, consultant_client):
+    age_session(app, seen=30, login=30)
+
+    with statements_sent(app) as statements:
+        assert consultant_client.get("/").status_code == 200
+
+    assert not [sql for sql in statements if sql.startswith("UPDATE")], statements
+    assert last_active_seconds_ago(app) >= 29
 
 
 def test_login_attempts_are_limited_per_account(client, consultant):

@@ -34,6 +34,15 @@ ACTION_LABELS = {
     "note.edited": "Edited a note",
     "consultation.status_changed": "Changed a consultation's status",
     "delivery.replayed": "Replayed a Cal.com delivery",
+    "consultant.invited": "Invited someone to the team",
+    "consultant.joined": "Joined the team",
+    "consultant.reactivated": "Came back to the team",
+    "consultant.role_changed": "Changed a consultant's role",
+    "consultant.deactivated": "Deactivated a consultant",
+    "consultant.two_factor_reset": "Reset a consultant's two-factor",
+    "consultant.two_factor_enabled": "Turned on two-factor",
+    "consultant.password_changed": "Changed their password",
+    "consultant.recovery_codes_renewed": "Made new recovery codes",
 }
 
 

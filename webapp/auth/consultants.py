@@ -1,10 +1,14 @@
-"""Consultant accounts: creation, passwords (Argon2id) and password checks."""
+"""Consultant accounts: creation, passwords (Argon2id, at least 12 characters and not too
+guessable by zxcvbn's measure) and password checks."""
 
 from __future__ import annotations
+
+import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from zxcvbn import zxcvbn
 
 from webapp.auth.sessions import end_every_session
 from webapp.extensions import db
@@ -15,6 +19,11 @@ PASSWORD_HASHER = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
 UNKNOWN_EMAIL_HASH = PASSWORD_HASHER.hash("no consultant has this password")
 MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score from 0 (guessable in a few tries) to 4; 3 resists an offline attack on a
+# slow hash, which is what a stolen database would face.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's own limit; beyond it a password's first 72 characters are what it judges.
+ZXCVBN_MAX_LENGTH = 72
 
 
 class ConsultantError(ValueError):
@@ -31,14 +40,14 @@ def create_consultant(
     """Create a consultant login with ``role``; flushes.
 
     Raises ``ConsultantError`` for an invalid or taken email, an empty name or a password
-    shorter than ``MIN_PASSWORD_LENGTH``.
+    that ``password_problem`` refuses.
     """
     normalised = normalise_email(email)
     if normalised is None:
         raise ConsultantError("the email is not a valid address")
     if not name.strip():
         raise ConsultantError("the name is empty")
-    password_hash = _password_hash(password)
+    password_hash = _password_hash(password, normalised, name)
     if find_consultant(normalised) is not None:
         raise ConsultantError("a consultant with this email exists")
     consultant = Consultant(
@@ -56,16 +65,36 @@ def create_consultant(
 def set_password(consultant: Consultant, password: str) -> None:
     """Give ``consultant`` a new password and end every session they have; flushes.
 
-    Raises ``ConsultantError`` for a password shorter than ``MIN_PASSWORD_LENGTH``.
+    Raises ``ConsultantError`` for a password that ``password_problem`` refuses.
     """
-    consultant.password_hash = _password_hash(password)
+    consultant.password_hash = _password_hash(password, consultant.email, consultant.name)
     end_every_session(consultant)
 
 
-def _password_hash(password: str) -> str:
-    """The Argon2id hash of an acceptable password; raises ``ConsultantError`` for a short one."""
+def password_problem(password: str, *personal: str) -> str | None:
+    """Why ``password`` will not do, as a sentence for the form; ``None`` when it will.
+
+    A password needs ``MIN_PASSWORD_LENGTH`` characters and a zxcvbn score of at least
+    ``MIN_PASSWORD_SCORE``; ``personal`` words (the consultant's email, name) count as
+    easy to guess.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConsultantError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        return f"The password needs at least {MIN_PASSWORD_LENGTH} characters."
+    words = [word for text in (*personal, "clinic") for word in re.split(r"[\s@.]+", text) if word]
+    verdict = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=words)
+    if verdict["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = verdict["feedback"]
+    reasons = [feedback["warning"], *feedback["suggestions"]]
+    return " ".join(["This password is too easy to guess.", *(r for r in reasons if r)])
+
+
+def _password_hash(password: str, *personal: str) -> str:
+    """The Argon2id hash of an acceptable password; raises ``ConsultantError`` saying why a
+    password will not do."""
+    problem = password_problem(password, *personal)
+    if problem is not None:
+        raise ConsultantError(problem)
     return PASSWORD_HASHER.hash(password)
 
 
@@ -77,10 +106,19 @@ def find_consultant(email: str) -> Consultant | None:
     return db.session.scalar(select(Consultant).where(Consultant.email == normalised))
 
 
+def password_matches(consultant: Consultant, password: str) -> bool:
+    """Whether ``password`` is ``consultant``'s (asked again before changes that matter)."""
+    try:
+        return PASSWORD_HASHER.verify(consultant.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(email: str, password: str) -> Consultant | None:
     """Return the consultant whose email and password these are, else ``None``.
 
-    Takes about as long whether or not the email exists, so timing tells nothing.
+    Takes about as long whether or not the email exists, so timing tells nothing. A
+    deactivated consultant is refused like a wrong password.
     """
     consultant = find_consultant(email)
     try:
@@ -89,7 +127,7 @@ def authenticate(email: str, password: str) -> Consultant | None:
         )
     except (VerificationError, InvalidHashError):
         return None
-    if consultant is None:
+    if consultant is None or not consultant.active:
         return None
     if PASSWORD_HASHER.check_needs_rehash(consultant.password_hash):
         consultant.password_hash = PASSWORD_HASHER.hash(password)

@@ -1,93 +1,209 @@
-"""Consultant sessions: 30 minutes idle, 12 hours at most, polling is not activity, and
-logging out ends a session on the server too (a copied cookie stops working)."""
+"""Consultant sessions: a row per sign-in (``ConsultantSession``) that the browser's signed
+cookie names by a random key. A session ends after 30 minutes idle or 12 hours at most;
+polling is not activity. Ending one deletes its row, so a copied cookie stops working.
+
+Every request that carries a session reads its row and its consultant in one statement
+(``current_session``); that statement is how Flask-Login finds the consultant too, so a
+request pays for the session check with the query that loads the consultant anyway.
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Flask, Response, flash, g, redirect, request, session, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import contains_eager
+from ua_parser import parse as parse_user_agent
 
 from webapp.extensions import db, login_manager
-from webapp.models import Consultant
+from webapp.models import Consultant, ConsultantSession, utcnow
 
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=12)
+# How stale a session's ``last_active_at`` may grow before a request writes it again: the
+# idle limit counts from the last write, so it is kept to this much.
+ACTIVITY_STEP = timedelta(minutes=1)
 # Endpoints the browser calls on its own; they must not keep a session alive.
 BACKGROUND_ENDPOINTS = {"dashboard.updates"}
-# The consultant's ``session_version`` when the session began.
-SESSION_VERSION_KEY = "session_version"
+# The cookie's name for the random key of this browser's session row.
+SESSION_KEY = "session_key"
+DEVICE_LENGTH = 100
+ADDRESS_LENGTH = 45
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(consultant: Consultant) -> ConsultantSession:
+    """Sign ``consultant`` in here: a new session row and a fresh cookie (no fixation); also
+    forgets their sessions that have run out. Flushes; the caller commits."""
+    session.clear()
+    now = utcnow()
+    _forget_expired_sessions(consultant, now)
+    key = secrets.token_urlsafe(32)
+    record = ConsultantSession(
+        consultant=consultant,
+        key_hash=_key_hash(key),
+        created_at=now,
+        last_active_at=now,
+        device=describe_device(request.user_agent.string),
+        address=(request.remote_addr or "")[:ADDRESS_LENGTH] or None,
+    )
+    consultant.last_sign_in_at = now
+    db.session.add(record)
+    db.session.flush()
+    login_user(consultant)
+    session[SESSION_KEY] = key
+    session.permanent = True
+    g.consultant_session = record
+    return record
+
+
+def describe_device(user_agent: str) -> str:
+    """A short description of a browser from its User-Agent: "Firefox 133 on Windows"."""
+    parsed = parse_user_agent(user_agent[:1000])
+    browser = parsed.user_agent
+    system = parsed.os
+    name = f"{browser.family} {browser.major or ''}".strip() if browser else "Unknown browser"
+    if system and system.family != "Other":
+        name += f" on {system.family}"
+    return name[:DEVICE_LENGTH]
+
+
+def current_session() -> ConsultantSession | None:
+    """This browser's session row with its consultant, while the session is live; ``None``
+    when the cookie names none, or one that has ended, run out or whose consultant was
+    deactivated. One statement, once per request."""
+    if "consultant_session" not in g:
+        g.consultant_session = _live_session_named_by_cookie(utcnow())
+    return g.consultant_session
+
+
+# The same statement on every request (only the key's hash differs), so it is built once.
+SESSION_WITH_CONSULTANT = (
+    select(ConsultantSession)
+    .join(ConsultantSession.consultant)
+    .options(contains_eager(ConsultantSession.consultant))
+    .where(ConsultantSession.key_hash == bindparam("key_hash"))
+)
+
+
+def _live_session_named_by_cookie(now: datetime) -> ConsultantSession | None:
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
+        return None
+    record = db.session.scalar(SESSION_WITH_CONSULTANT, {"key_hash": _key_hash(key)})
+    if record is None or not record.consultant.active or has_expired(record, now):
+        return None
+    return record
+
+
+def has_expired(record: ConsultantSession, now: datetime) -> bool:
+    """Whether ``record`` is past its idle or its absolute limit at ``now``."""
+    return now - record.last_active_at > IDLE_LIMIT or now - record.created_at > ABSOLUTE_LIMIT
 
 
 def load_consultant(consultant_id: str) -> Consultant | None:
-    """The consultant a session names (Flask-Login's user loader); ``None`` logs them out.
-
-    A session whose version is not the consultant's current one was ended on the server
-    (logout, new password) and names no one. The check reads the row loaded anyway, so
-    it costs no query.
-    """
-    try:
-        consultant = db.session.get(Consultant, int(consultant_id))
-    except ValueError:
+    """The consultant this browser's live session belongs to (Flask-Login's user loader);
+    ``None`` logs the browser out. Costs no statement beyond ``current_session``'s."""
+    record = current_session()
+    if record is None or str(record.consultant_id) != consultant_id:
         return None
-    if consultant is None or session.get(SESSION_VERSION_KEY) != consultant.session_version:
-        return None
-    return consultant
-
-
-def start_session(consultant: Consultant) -> None:
-    """Log ``consultant`` in with a fresh session (no fixation) and start both clocks."""
-    session.clear()
-    login_user(consultant)
-    session[SESSION_VERSION_KEY] = consultant.session_version
-    now = time.time()
-    session["login_at"] = now
-    session["seen_at"] = now
-    session.permanent = True
-
-
-def end_session() -> None:
-    """Log out and forget everything in this browser's session."""
-    logout_user()
-    session.clear()
-
-
-def end_every_session(consultant: Consultant) -> None:
-    """End every session ``consultant`` has, on every device, at their next request; flushes."""
-    consultant.session_version = Consultant.session_version + 1
-    db.session.flush()
-
-
-def log_out() -> None:
-    """Log the consultant out here, and make any copy of the session cookie useless; flushes."""
-    if current_user.is_authenticated:
-        end_every_session(current_user._get_current_object())
-    end_session()
-
-
-def session_has_expired(now: float | None = None) -> bool:
-    """Whether the logged-in session is past its idle or absolute limit."""
-    now = time.time() if now is None else now
-    login_at = session.get("login_at", 0.0)
-    seen_at = session.get("seen_at", 0.0)
-    return (
-        now - seen_at > IDLE_LIMIT.total_seconds()
-        or now - login_at > ABSOLUTE_LIMIT.total_seconds()
-    )
+    return record.consultant
 
 
 def enforce_session_limits() -> None:
-    """Before each request: end an expired session, or record activity on a live one."""
-    if "_user_id" not in session:
+    """Before each request: forget a session that ended or ran out (the browser is then sent
+    to log in as from an expired session), or record activity on a live one."""
+    if request.endpoint == "static" or not (SESSION_KEY in session or "_user_id" in session):
         return
-    if session_has_expired():
+    record = current_session()
+    if record is None:
         end_session()
         session["expired"] = True
         return
-    if request.endpoint not in BACKGROUND_ENDPOINTS and request.endpoint != "static":
-        session["seen_at"] = time.time()
+    now = utcnow()
+    if (
+        request.endpoint not in BACKGROUND_ENDPOINTS
+        and now - record.last_active_at >= ACTIVITY_STEP
+    ):
+        record.last_active_at = now
+        db.session.commit()
+
+
+def end_session() -> None:
+    """Log out and forget everything in this browser's cookie (the row is left as it is)."""
+    logout_user()
+    session.clear()
+    g.consultant_session = None
+
+
+def log_out() -> None:
+    """End this browser's session, here and on the server; the consultant's other sessions
+    go on. Flushes."""
+    record = current_session()
+    if record is not None:
+        db.session.delete(record)
+        db.session.flush()
+    end_session()
+
+
+def end_every_session(consultant: Consultant) -> None:
+    """End every session ``consultant`` has, on every device, at once; flushes."""
+    db.session.execute(
+        delete(ConsultantSession).where(ConsultantSession.consultant_id == consultant.id)
+    )
+
+
+def end_other_sessions(consultant: Consultant, keep: ConsultantSession) -> int:
+    """End every session of ``consultant`` but ``keep``; returns how many ended. Flushes."""
+    return db.session.execute(
+        delete(ConsultantSession).where(
+            ConsultantSession.consultant_id == consultant.id, ConsultantSession.id != keep.id
+        )
+    ).rowcount
+
+
+def end_one_session(consultant: Consultant, session_id: int) -> bool:
+    """End ``consultant``'s session ``session_id`` (never anyone else's); whether it existed.
+    Flushes."""
+    return (
+        db.session.execute(
+            delete(ConsultantSession).where(
+                ConsultantSession.consultant_id == consultant.id,
+                ConsultantSession.id == session_id,
+            )
+        ).rowcount
+        == 1
+    )
+
+
+def live_sessions(consultant: Consultant) -> list[ConsultantSession]:
+    """``consultant``'s sessions that have not run out, the most recently active first."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(ConsultantSession)
+        .where(ConsultantSession.consultant_id == consultant.id)
+        .order_by(ConsultantSession.last_active_at.desc(), ConsultantSession.id.desc())
+    )
+    return [row for row in rows if not has_expired(row, now)]
+
+
+def _forget_expired_sessions(consultant: Consultant, now: datetime) -> None:
+    """Delete ``consultant``'s sessions that ran out (their cookies name nothing live)."""
+    db.session.execute(
+        delete(ConsultantSession).where(
+            ConsultantSession.consultant_id == consultant.id,
+            (ConsultantSession.last_active_at < now - IDLE_LIMIT)
+            | (ConsultantSession.created_at < now - ABSOLUTE_LIMIT),
+        )
+    )
 
 
 def send_to_login() -> Response:
