@@ -34,6 +34,12 @@ ACTION_LABELS = {
     "note.edited": "Edited a note",
     "consultation.status_changed": "Changed a consultation's status",
     "delivery.replayed": "Replayed a Cal.com delivery",
+    # Actions in Cal.com: the details say what Cal.com answered (outcome, cal_status).
+    "consultation.confirmed": "Asked Cal.com to confirm a booking",
+    "consultation.declined": "Asked Cal.com to decline a booking",
+    "consultation.cancelled": "Asked Cal.com to cancel a booking",
+    "consultation.reschedule_requested": "Asked Cal.com to have the patient reschedule",
+    "consultation.marked_absent": "Asked Cal.com to mark who attended",
 }
 
 
