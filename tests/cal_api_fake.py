@@ -79,11 +79,12 @@ def api_booking(
     status: str = "accepted",
     email: str = "mateo.alvarez@example.com",
     name: str = "Mateo Alvarez",
+    phone: str = "+34611222333",
     seats: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A booking of 30 minutes at ``start`` in the API's shape, after the first example:
-    its booker's ``email`` and ``name``, or, for a seated event, one attendee with a seat
-    uid for each (email, name) of ``seats``."""
+    its booker's ``email``, ``name`` and ``phone``, or, for a seated event, one attendee
+    with a seat uid for each (email, name) of ``seats``."""
     booking = copy.deepcopy(example_bookings()[0])
     end = start.timestamp() + 30 * 60
     created = now_api()
@@ -97,6 +98,7 @@ def api_booking(
         "updatedAt": created,
     }
     person = booking["attendees"][0]
+    person["phoneNumber"] = booking["bookingFieldsResponses"]["attendeePhoneNumber"] = phone
     if seats is None:
         person |= {"email": email, "displayEmail": email, "name": name}
         booking["bookingFieldsResponses"] |= {"email": email, "displayEmail": email, "name": name}

@@ -276,6 +276,20 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
+@pytest.fixture
+def cal_com(app: Flask, live_server: str) -> Iterator[Any]:
+    """A fake of Cal.com's API (tests/cal_api_fake.py) that the app reads and acts on with
+    an API key; the deliveries it sends for an action go, signed, to the app served at
+    ``live_server``."""
+    from tests.cal_api_fake import API_KEY, FakeCalApi, serving
+
+    with serving(FakeCalApi()) as fake:
+        fake.webhook_url = f"{live_server}/webhooks/cal"
+        fake.webhook_secret = WEBHOOK_SECRET
+        app.config.update(CAL_API_URL=fake.url, CAL_API_KEY=API_KEY)
+        yield fake
+
+
 CONSULTANT_EMAIL = "selin@clinic.example"
 CONSULTANT_PASSWORD = "correct horse battery staple"
 

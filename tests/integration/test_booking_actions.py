@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.cal_api_fake import API_KEY, FakeCalApi, api_booking, now_api, serving
-from tests.conftest import WEBHOOK_SECRET, csrf_token_from
+from tests.cal_api_fake import FakeCalApi, api_booking, now_api
+from tests.conftest import csrf_token_from
 from webapp.cal.api import Policy
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultation, PatientProfile
@@ -25,29 +25,19 @@ REASON = "Dr. Brandt is in surgery that day; we are sorry."
 
 
 @pytest.fixture
-def cal(app, live_server):
-    """The fake Cal.com the app acts on; its deliveries go to the app on ``live_server``."""
-    with serving(FakeCalApi()) as fake:
-        fake.webhook_url = f"{live_server}/webhooks/cal"
-        fake.webhook_secret = WEBHOOK_SECRET
-        app.config.update(CAL_API_URL=fake.url, CAL_API_KEY=API_KEY)
-        yield fake
-
-
-@pytest.fixture
 def token(consultant_client) -> str:
     return csrf_token_from(consultant_client.get("/").get_data(as_text=True))
 
 
-def book(cal: FakeCalApi, uid: str = UID, **booking: Any) -> dict[str, Any]:
+def book(cal_com: FakeCalApi, uid: str = UID, **booking: Any) -> dict[str, Any]:
     """A booking made in Cal.com (pending unless said), its deliveries applied here; it
     starts in two days unless ``start`` says otherwise."""
     booking.setdefault("status", "pending")
     made = api_booking(
         uid, start=booking.pop("start", datetime.now(UTC) + timedelta(days=2)), **booking
     )
-    cal.book(made)
-    assert [answer["status"] for answer in cal.send_webhooks()] == ["processed"] * max(
+    cal_com.book(made)
+    assert [answer["status"] for answer in cal_com.send_webhooks()] == ["processed"] * max(
         1, len(booking.get("seats") or [])
     )
     return made
@@ -113,14 +103,14 @@ def status_of(app, consultation: int) -> str:
 
 
 def test_confirm_makes_a_pending_booking_scheduled_and_the_delivery_after_it_changes_nothing(
-    app, consultant_client, consultant, token, cal
+    app, consultant_client, consultant, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     booking = consultation_id(app)
     page = consultant_client.get("/").get_data(as_text=True)
     assert f'hx-post="/consultations/{booking}/confirm"' in page
     assert 'data-busy="Confirming…">Confirm</button>' in page
-    cal.requests.clear()
+    cal_com.requests.clear()
 
     response = act(consultant_client, token, booking, "confirm")
 
@@ -131,12 +121,12 @@ def test_confirm_makes_a_pending_booking_scheduled_and_the_delivery_after_it_cha
     assert '<span class="status status-scheduled">Scheduled</span>' in row
     assert "Confirmed in Cal.com." in row
     assert f"/consultations/{booking}/confirm" not in row  # offered only while pending
-    assert cal.actions() == [(f"/v2/bookings/{UID}/confirm", {})]
-    assert [(r["method"], r["path"]) for r in cal.requests] == [
+    assert cal_com.actions() == [(f"/v2/bookings/{UID}/confirm", {})]
+    assert [(r["method"], r["path"]) for r in cal_com.requests] == [
         ("POST", f"/v2/bookings/{UID}/confirm"),
         ("GET", f"/v2/bookings/{UID}"),  # read back
     ]
-    assert all(r["headers"]["Cal-Api-Version"] == "2024-08-13" for r in cal.requests)
+    assert all(r["headers"]["Cal-Api-Version"] == "2024-08-13" for r in cal_com.requests)
     with app.app_context():
         patient = db.session.get(Consultation, booking).patient_profile_id
     assert audits(app) == [
@@ -155,7 +145,7 @@ def test_confirm_makes_a_pending_booking_scheduled_and_the_delivery_after_it_cha
         assert db.session.scalar(select(AuditEvent.patient_profile_id)) == patient
     before = record_of(app)
 
-    [delivered] = cal.send_webhooks()
+    [delivered] = cal_com.send_webhooks()
 
     assert delivered["trigger"] == "BOOKING_CREATED"
     assert delivered["consultation_id"] == booking
@@ -163,9 +153,9 @@ def test_confirm_makes_a_pending_booking_scheduled_and_the_delivery_after_it_cha
 
 
 def test_a_second_confirm_sends_nothing_and_says_it_is_confirmed(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     booking = consultation_id(app)
     assert act(consultant_client, token, booking, "confirm").status_code == 200
 
@@ -173,17 +163,17 @@ def test_a_second_confirm_sends_nothing_and_says_it_is_confirmed(
 
     assert again.status_code == 200
     assert "Cal.com had confirmed this booking already." in again.get_data(as_text=True)
-    assert len(cal.actions()) == 1
+    assert len(cal_com.actions()) == 1
     assert status_of(app, booking) == "scheduled"
 
 
 def test_a_booking_cal_com_confirmed_already_is_read_back_and_shown_confirmed(
-    app, consultant_client, consultant, token, cal
+    app, consultant_client, consultant, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     booking = consultation_id(app)
     # Confirmed in Cal.com itself, and its delivery has not reached us.
-    cal.bookings[UID] |= {"status": "accepted", "updatedAt": now_api()}
+    cal_com.bookings[UID] |= {"status": "accepted", "updatedAt": now_api()}
 
     response = act(consultant_client, token, booking, "confirm")
 
@@ -201,7 +191,7 @@ def test_a_booking_cal_com_confirmed_already_is_read_back_and_shown_confirmed(
     }
 
 
-def test_any_consultant_may_confirm(app, client, cal):
+def test_any_consultant_may_confirm(app, client, cal_com):
     from tests.conftest import log_in
     from webapp.auth.consultants import create_consultant
 
@@ -209,7 +199,7 @@ def test_any_consultant_may_confirm(app, client, cal):
         create_consultant("ayse@clinic.example", "Ayşe Kaya", "another long passphrase", "UTC")
         db.session.commit()
     assert log_in(client, "ayse@clinic.example", "another long passphrase").status_code == 302
-    book(cal)
+    book(cal_com)
 
     response = act(
         client,
@@ -226,9 +216,9 @@ def test_any_consultant_may_confirm(app, client, cal):
 
 
 def test_decline_asks_for_the_reason_and_a_confirmation_then_sends_it(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     booking = consultation_id(app)
 
     missing = act(consultant_client, token, booking, "decline", reason="   ")
@@ -241,50 +231,50 @@ def test_decline_asks_for_the_reason_and_a_confirmation_then_sends_it(
     assert "Decline this booking request in Cal.com?" in shown
     assert "Dr. Brandt is in surgery that day; we are sorry." in shown
     assert 'name="confirmed" value="yes"' in shown
-    assert cal.actions() == []
+    assert cal_com.actions() == []
     assert status_of(app, booking) == "pending"
 
     declined = act(consultant_client, token, booking, "decline", reason=REASON, confirmed="yes")
 
     assert declined.status_code == 200
     assert '<span class="status status-rejected">Rejected</span>' in declined.get_data(as_text=True)
-    assert cal.actions() == [(f"/v2/bookings/{UID}/decline", {"reason": REASON})]
+    assert cal_com.actions() == [(f"/v2/bookings/{UID}/decline", {"reason": REASON})]
     with app.app_context():
         assert db.session.get(Consultation, booking).cancellation_reason == REASON
     assert [a[0] for a in audits(app)] == ["consultation.declined"]
     before = record_of(app)
-    [delivered] = cal.send_webhooks()
+    [delivered] = cal_com.send_webhooks()
     assert delivered["trigger"] == "BOOKING_REJECTED"
     assert record_of(app) == before
 
 
-def test_cancel_sends_the_reason_to_cal_com(app, consultant_client, token, cal):
-    book(cal, status="accepted")
+def test_cancel_sends_the_reason_to_cal_com(app, consultant_client, token, cal_com):
+    book(cal_com, status="accepted")
     booking = consultation_id(app)
 
     response = act(consultant_client, token, booking, "cancel", reason=REASON, confirmed="yes")
 
     assert response.status_code == 200
     assert "Cancelled in Cal.com." in response.get_data(as_text=True)
-    assert cal.actions() == [(f"/v2/bookings/{UID}/cancel", {"cancellationReason": REASON})]
+    assert cal_com.actions() == [(f"/v2/bookings/{UID}/cancel", {"cancellationReason": REASON})]
     with app.app_context():
         consultation = db.session.get(Consultation, booking)
         assert (consultation.status, consultation.cancellation_reason) == ("cancelled", REASON)
     before = record_of(app)
-    assert [d["trigger"] for d in cal.send_webhooks()] == ["BOOKING_CANCELLED"]
+    assert [d["trigger"] for d in cal_com.send_webhooks()] == ["BOOKING_CANCELLED"]
     assert record_of(app) == before
     again = act(consultant_client, token, booking, "cancel", reason=REASON, confirmed="yes")
     assert "Cal.com had cancelled this booking already." in again.get_data(as_text=True)
-    assert len(cal.actions()) == 1
+    assert len(cal_com.actions()) == 1
 
 
 SEATS = [("ingrid.larsen@example.no", "Ingrid Larsen"), ("mateo.rossi@example.it", "Mateo Rossi")]
 
 
 def test_cancelling_one_seat_cancels_that_seat_alone_by_its_seat_uid(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal, status="accepted", seats=SEATS)
+    book(cal_com, status="accepted", seats=SEATS)
     first = consultation_id(app, seat="ingrid.larsen@example.no")
     second = consultation_id(app, seat="mateo.rossi@example.it")
 
@@ -294,21 +284,21 @@ def test_cancelling_one_seat_cancels_that_seat_alone_by_its_seat_uid(
     assert "Cal.com cancels only this patient&#39;s seat" in step.get_data(as_text=True)
     assert response.status_code == 200, response.get_data(as_text=True)
     # The seat's uid alone: Cal.com refuses a reason beside it, so the reason stays here.
-    assert cal.actions() == [(f"/v2/bookings/{UID}/cancel", {"seatUid": f"seat-1-{UID}"})]
+    assert cal_com.actions() == [(f"/v2/bookings/{UID}/cancel", {"seatUid": f"seat-1-{UID}"})]
     with app.app_context():
         leaving = db.session.get(Consultation, second)
         assert (leaving.status, leaving.cancellation_reason) == ("cancelled", REASON)
         assert db.session.get(Consultation, first).status == "scheduled"
     before = record_of(app)
-    assert [d["trigger"] for d in cal.send_webhooks()] == ["BOOKING_CANCELLED"]
+    assert [d["trigger"] for d in cal_com.send_webhooks()] == ["BOOKING_CANCELLED"]
     assert record_of(app) == before
 
 
 def test_a_seat_cal_com_does_not_show_is_left_to_cancel_in_cal_com(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal, status="accepted", seats=SEATS)
-    cal.others.add(UID)  # another organizer's event: Cal.com hides its attendees from this key
+    book(cal_com, status="accepted", seats=SEATS)
+    cal_com.others.add(UID)  # another organizer's event: Cal.com hides its attendees from this key
     seat = consultation_id(app, seat="mateo.rossi@example.it")
     before = record_of(app)
 
@@ -316,7 +306,7 @@ def test_a_seat_cal_com_does_not_show_is_left_to_cancel_in_cal_com(
 
     assert response.status_code == 409
     assert "Cancel this patient&#39;s seat in Cal.com" in response.get_data(as_text=True)
-    assert cal.actions() == []
+    assert cal_com.actions() == []
     assert record_of(app) == before
     assert audits(app)[-1][2]["outcome"] == "seat_not_shown"
 
@@ -325,9 +315,9 @@ def test_a_seat_cal_com_does_not_show_is_left_to_cancel_in_cal_com(
 
 
 def test_a_reschedule_request_shows_until_the_patients_new_booking_arrives_linked_to_it(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal, status="accepted")
+    book(cal_com, status="accepted")
     old = consultation_id(app)
 
     response = act(
@@ -338,7 +328,7 @@ def test_a_reschedule_request_shows_until_the_patients_new_booking_arrives_linke
     row = response.get_data(as_text=True)
     assert '<span class="status status-cancelled">Reschedule requested</span>' in row
     assert "emailed the patient a link to choose a new time" in row
-    assert cal.actions() == [
+    assert cal_com.actions() == [
         (f"/v2/bookings/{UID}/request-reschedule", {"rescheduleReason": REASON})
     ]
     with app.app_context():
@@ -348,11 +338,11 @@ def test_a_reschedule_request_shows_until_the_patients_new_booking_arrives_linke
         assert consultation.cancellation_reason == REASON
     assert [a[0] for a in audits(app)] == ["consultation.reschedule_requested"]
     before = record_of(app)
-    assert [d["trigger"] for d in cal.send_webhooks()] == ["BOOKING_CANCELLED"]
+    assert [d["trigger"] for d in cal_com.send_webhooks()] == ["BOOKING_CANCELLED"]
     assert record_of(app) == before  # the delivery's "Please reschedule. …" is the same reason
 
-    cal.patient_rebooks(UID, "actNewBookingUid000000", datetime.now(UTC) + timedelta(days=5))
-    assert [d["status"] for d in cal.send_webhooks()] == ["processed"]
+    cal_com.patient_rebooks(UID, "actNewBookingUid000000", datetime.now(UTC) + timedelta(days=5))
+    assert [d["status"] for d in cal_com.send_webhooks()] == ["processed"]
 
     new = consultation_id(app, "actNewBookingUid000000")
     with app.app_context():
@@ -371,8 +361,10 @@ def mark(client, token: str, consultation: int, outcome: str):
     return act(client, token, consultation, "outcome", outcome=outcome)
 
 
-def test_a_no_show_then_attended_again_are_marked_in_cal_com(app, consultant_client, token, cal):
-    book(cal, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
+def test_a_no_show_then_attended_again_are_marked_in_cal_com(
+    app, consultant_client, token, cal_com
+):
+    book(cal_com, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
     booking = consultation_id(app)
     page = consultant_client.get("/?tab=past").get_data(as_text=True)
     assert 'value="no_show"' in page and 'value="host_absent"' in page
@@ -381,20 +373,20 @@ def test_a_no_show_then_attended_again_are_marked_in_cal_com(app, consultant_cli
 
     assert no_show.status_code == 200
     assert '<span class="status status-no_show">No show</span>' in no_show.get_data(as_text=True)
-    assert cal.actions() == [
+    assert cal_com.actions() == [
         (
             f"/v2/bookings/{UID}/mark-absent",
             {"attendees": [{"email": "mateo.alvarez@example.com", "absent": True}]},
         )
     ]
     before = record_of(app)
-    assert [d["trigger"] for d in cal.send_webhooks()] == ["BOOKING_NO_SHOW_UPDATED"]
+    assert [d["trigger"] for d in cal_com.send_webhooks()] == ["BOOKING_NO_SHOW_UPDATED"]
     assert record_of(app) == before
 
     attended = mark(consultant_client, token, booking, "attended")
 
     assert attended.status_code == 200
-    assert cal.actions()[-1][1] == {
+    assert cal_com.actions()[-1][1] == {
         "attendees": [{"email": "mateo.alvarez@example.com", "absent": False}]
     }
     assert status_of(app, booking) == "completed"  # its end has passed
@@ -405,32 +397,32 @@ def test_a_no_show_then_attended_again_are_marked_in_cal_com(app, consultant_cli
 
 
 def test_consultant_did_not_join_marks_the_host_absent_in_cal_com(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
+    book(cal_com, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
     booking = consultation_id(app)
 
     response = mark(consultant_client, token, booking, "host_absent")
 
     assert response.status_code == 200
     assert "Consultant did not join</small>" in response.get_data(as_text=True)
-    assert cal.actions() == [(f"/v2/bookings/{UID}/mark-absent", {"host": True})]
-    assert cal.outbox == []  # Cal.com sends no delivery for the host
+    assert cal_com.actions() == [(f"/v2/bookings/{UID}/mark-absent", {"host": True})]
+    assert cal_com.outbox == []  # Cal.com sends no delivery for the host
     with app.app_context():
         consultation = db.session.get(Consultation, booking)
         assert consultation.host_no_show_at is not None
         assert consultation.status == "scheduled"
 
 
-def test_mark_completed_stays_the_clinics_own_record(app, consultant_client, token, cal):
-    book(cal, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
+def test_mark_completed_stays_the_clinics_own_record(app, consultant_client, token, cal_com):
+    book(cal_com, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
     booking = consultation_id(app)
 
     response = mark(consultant_client, token, booking, "completed")
 
     assert response.status_code == 200
     assert status_of(app, booking) == "completed"
-    assert cal.actions() == []
+    assert cal_com.actions() == []
     assert [a[0] for a in audits(app)] == ["consultation.status_changed"]
 
 
@@ -438,9 +430,9 @@ def test_mark_completed_stays_the_clinics_own_record(app, consultant_client, tok
 
 
 def test_a_wrong_key_is_named_with_the_account_that_must_own_one(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     app.config["CAL_API_KEY"] = "cal_live_wrong"
     before = record_of(app)
 
@@ -463,10 +455,10 @@ def test_a_wrong_key_is_named_with_the_account_that_must_own_one(
     ],
 )
 def test_an_account_without_rights_to_the_booking_is_told_who_must_own_the_key(
-    app, consultant_client, token, cal, action, form, status
+    app, consultant_client, token, cal_com, action, form, status
 ):
-    book(cal, status="pending" if action == "confirm" else "accepted")
-    cal.others.add(UID)
+    book(cal_com, status="pending" if action == "confirm" else "accepted")
+    cal_com.others.add(UID)
     before = record_of(app)
 
     response = act(consultant_client, token, consultation_id(app), action, **form)
@@ -479,9 +471,9 @@ def test_an_account_without_rights_to_the_booking_is_told_who_must_own_the_key(
     assert audits(app)[-1][2]["cal_status"] == status
 
 
-def test_a_refused_no_show_says_cal_com_refused_it(app, consultant_client, token, cal):
-    book(cal, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
-    cal.others.add(UID)
+def test_a_refused_no_show_says_cal_com_refused_it(app, consultant_client, token, cal_com):
+    book(cal_com, status="accepted", start=datetime.now(UTC) - timedelta(hours=2))
+    cal_com.others.add(UID)
     before = record_of(app)
 
     response = mark(consultant_client, token, consultation_id(app), "no_show")
@@ -495,9 +487,9 @@ def test_a_refused_no_show_says_cal_com_refused_it(app, consultant_client, token
     assert audits(app)[-1][2]["cal_status"] == 500
 
 
-def test_a_booking_gone_from_cal_com_is_said_so(app, consultant_client, token, cal):
-    book(cal)
-    del cal.bookings[UID]
+def test_a_booking_gone_from_cal_com_is_said_so(app, consultant_client, token, cal_com):
+    book(cal_com)
+    del cal_com.bookings[UID]
     before = record_of(app)
 
     response = act(consultant_client, token, consultation_id(app), "confirm")
@@ -507,9 +499,9 @@ def test_a_booking_gone_from_cal_com_is_said_so(app, consultant_client, token, c
     assert record_of(app) == before
 
 
-def test_cal_com_s_own_refusal_is_shown_in_its_words(app, consultant_client, token, cal):
-    book(cal, status="accepted")
-    cal.bookings[UID]["end"] = "2020-01-01T00:30:00.000Z"  # Cal.com says it has ended
+def test_cal_com_s_own_refusal_is_shown_in_its_words(app, consultant_client, token, cal_com):
+    book(cal_com, status="accepted")
+    cal_com.bookings[UID]["end"] = "2020-01-01T00:30:00.000Z"  # Cal.com says it has ended
     before = record_of(app)
 
     response = act(
@@ -522,10 +514,10 @@ def test_cal_com_s_own_refusal_is_shown_in_its_words(app, consultant_client, tok
 
 
 def test_a_rate_limit_is_not_waited_and_says_when_it_resets(
-    app, consultant_client, token, cal, monkeypatch
+    app, consultant_client, token, cal_com, monkeypatch
 ):
-    book(cal)
-    cal.throttle, cal.reset_seconds = 1, 45
+    book(cal_com)
+    cal_com.throttle, cal_com.reset_seconds = 1, 45
     waits: list[float] = []
     monkeypatch.setattr("webapp.cal.api.pause", waits.append)
     before = record_of(app)
@@ -544,9 +536,9 @@ def test_a_rate_limit_is_not_waited_and_says_when_it_resets(
     assert audits(app)[-1][2]["outcome"] == "rate_limited"
 
 
-def test_a_server_error_says_cal_com_did_not_answer(app, consultant_client, token, cal):
-    book(cal)
-    cal.broken = 1
+def test_a_server_error_says_cal_com_did_not_answer(app, consultant_client, token, cal_com):
+    book(cal_com)
+    cal_com.broken = 1
     before = record_of(app)
 
     response = act(consultant_client, token, consultation_id(app), "confirm")
@@ -560,12 +552,12 @@ def test_a_server_error_says_cal_com_did_not_answer(app, consultant_client, toke
 
 
 def test_an_action_has_its_time_for_the_call_and_the_read_back_together(
-    app, consultant_client, token, cal, monkeypatch
+    app, consultant_client, token, cal_com, monkeypatch
 ):
-    book(cal)
+    book(cal_com)
     monkeypatch.setattr("webapp.cal.api.ACTION", Policy(waits=False, seconds=0.6))
     monkeypatch.setattr("webapp.dashboard.views.ACTION", Policy(waits=False, seconds=0.6))
-    cal.delay = 0.4  # the call answers in time; the read-back cannot
+    cal_com.delay = 0.4  # the call answers in time; the read-back cannot
     before = record_of(app)
 
     started = time.monotonic()
@@ -577,17 +569,17 @@ def test_an_action_has_its_time_for_the_call_and_the_read_back_together(
         as_text=True
     )
     assert record_of(app) == before  # Cal.com's delivery will bring it
-    cal.delay = 0
-    cal.send_webhooks()
+    cal_com.delay = 0
+    cal_com.send_webhooks()
     assert status_of(app, consultation_id(app)) == "scheduled"
 
 
 def test_a_call_that_times_out_says_cal_com_did_not_answer(
-    app, consultant_client, token, cal, monkeypatch
+    app, consultant_client, token, cal_com, monkeypatch
 ):
-    book(cal)
+    book(cal_com)
     monkeypatch.setattr("webapp.dashboard.views.ACTION", Policy(waits=False, seconds=0.3))
-    cal.delay = 1.0
+    cal_com.delay = 1.0
     before = record_of(app)
 
     started = time.monotonic()
@@ -603,9 +595,9 @@ def test_a_call_that_times_out_says_cal_com_did_not_answer(
 
 
 def test_without_a_key_no_button_is_shown_and_the_connection_page_says_how(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     app.config["CAL_API_KEY"] = None
     booking = consultation_id(app)
 
@@ -616,13 +608,13 @@ def test_without_a_key_no_button_is_shown_and_the_connection_page_says_how(
     assert f"/consultations/{booking}/confirm" not in page
     assert response.status_code == 409
     assert "needs CAL_API_KEY" in response.get_data(as_text=True)
-    assert cal.actions() == []
+    assert cal_com.actions() == []
     assert "Settings → Developer → API keys" in connection
     assert "consultants cannot act on bookings in Cal.com" in connection
 
 
-def test_acting_needs_a_login_and_the_csrf_token(app, client, consultant_client, token, cal):
-    book(cal)
+def test_acting_needs_a_login_and_the_csrf_token(app, client, consultant_client, token, cal_com):
+    book(cal_com)
     booking = consultation_id(app)
 
     without_token = consultant_client.post(f"/consultations/{booking}/confirm", headers=HTMX)
@@ -633,14 +625,14 @@ def test_acting_needs_a_login_and_the_csrf_token(app, client, consultant_client,
 
     assert without_token.status_code == 400
     assert signed_out.status_code in (400, 401)
-    assert cal.actions() == []
+    assert cal_com.actions() == []
     assert status_of(app, booking) == "pending"
 
 
 def test_the_patient_page_acts_with_plain_forms_and_comes_back_to_the_booking(
-    app, consultant_client, token, cal
+    app, consultant_client, token, cal_com
 ):
-    book(cal)
+    book(cal_com)
     booking = consultation_id(app)
     with app.app_context():
         patient = db.session.get(Consultation, booking).patient_profile_id
@@ -658,7 +650,9 @@ def test_the_patient_page_acts_with_plain_forms_and_comes_back_to_the_booking(
     )
 
     assert step.status_code == 200
-    assert "<h1>Decline this booking request in Cal.com?</h1>" in step.get_data(as_text=True)
+    assert "<legend>Decline this booking request in Cal.com?</legend>" in step.get_data(
+        as_text=True
+    )
     assert f'href="/patients/{patient}#consultation-{booking}">Go back</a>' in step.get_data(
         as_text=True
     )
@@ -669,8 +663,10 @@ def test_the_patient_page_acts_with_plain_forms_and_comes_back_to_the_booking(
     )
 
 
-def test_go_back_from_a_confirmation_step_shows_the_row_again(app, consultant_client, token, cal):
-    book(cal)
+def test_go_back_from_a_confirmation_step_shows_the_row_again(
+    app, consultant_client, token, cal_com
+):
+    book(cal_com)
     booking = consultation_id(app)
 
     row = consultant_client.get(f"/consultations/{booking}/row", headers=HTMX)

@@ -358,9 +358,7 @@ def test_a_no_show_cal_com_lifted_is_lifted_here(app, runner, cal_api):
     assert "created 0, updated 0" in run_cli(runner, "--since", SINCE).output
 
 
-def test_a_host_cal_com_marked_absent_is_shown_as_the_consultant_not_joining(
-    app, runner, cal_api
-):
+def test_a_host_cal_com_marked_absent_is_shown_as_the_consultant_not_joining(app, runner, cal_api):
     cal_api.bookings = {MATEO: booking(MATEO) | {"absentHost": True}}
 
     assert run_cli(runner, "--since", SINCE).exit_code == 0

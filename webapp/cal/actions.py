@@ -99,7 +99,9 @@ class ActionKind:
     endpoint: str
     offered: Callable[[Consultation, datetime], bool]
     is_done: Callable[[Consultation], bool]
-    # The step that makes the consultant read what Cal.com will send the patient.
+    # For an action that emails the patient a reason: the reason's label, and the step
+    # that makes the consultant read what Cal.com will send before it is sent.
+    reason_label: str | None = None
     question: str | None = None
     consequence: str | None = None
     go_ahead: str | None = None
@@ -108,7 +110,7 @@ class ActionKind:
     def needs_reason(self) -> bool:
         """Whether Cal.com emails the patient a reason, which the consultant must type and
         confirm."""
-        return self.question is not None
+        return self.reason_label is not None
 
 
 def _started(consultation: Consultation, now: datetime) -> bool:
@@ -149,6 +151,7 @@ ACTIONS = {
         endpoint="decline",
         offered=lambda c, now: c.status == ConsultationStatus.PENDING and not c.seat_key,
         is_done=_is(ConsultationStatus.REJECTED),
+        reason_label="Reason for declining, sent to the patient",
         question="Decline this booking request in Cal.com?",
         consequence="Cal.com emails the patient that the request was declined, with this reason:",
         go_ahead="Decline the request",
@@ -162,6 +165,7 @@ ACTIONS = {
         endpoint="cancel",
         offered=lambda c, now: c.status in BOOKED and _not_ended(c, now),
         is_done=_is(ConsultationStatus.CANCELLED),
+        reason_label="Reason for cancelling, sent to the patient",
         question="Cancel this booking in Cal.com?",
         consequence="Cal.com cancels it and emails the patient. The reason:",
         go_ahead="Cancel the booking",
@@ -177,6 +181,7 @@ ACTIONS = {
             c.status == ConsultationStatus.SCHEDULED and not c.seat_key and _not_ended(c, now)
         ),
         is_done=lambda c: c.reschedule_requested_at is not None,
+        reason_label="Reason for a new time, sent to the patient",
         question="Ask the patient to choose a new time?",
         consequence=(
             "Cal.com cancels this booking and emails the patient a link to book again, "

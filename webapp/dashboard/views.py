@@ -208,14 +208,15 @@ def _row_helpers() -> dict[str, Any]:
 @dataclass(frozen=True)
 class Control:
     """A button that acts on a booking: its words, where it posts, the outcome it marks
-    (for ``/outcome``), and whether it asks for the reason Cal.com emails the patient."""
+    (for ``/outcome``), and the label of the reason Cal.com emails the patient, when it
+    asks for one."""
 
     key: str
     label: str
     busy: str
     url: str
     outcome: str | None = None
-    needs_reason: bool = False
+    reason_label: str | None = None
 
 
 @bp.app_context_processor
@@ -239,7 +240,7 @@ def booking_controls(consultation: Consultation) -> list[Control]:
                 kind = ACTIONS[action]
                 url = url_for("dashboard.act", consultation_id=consultation.id, action=action)
                 controls.append(
-                    Control(action, kind.label, kind.busy, url, None, kind.needs_reason)
+                    Control(action, kind.label, kind.busy, url, reason_label=kind.reason_label)
                 )
     marking = url_for("dashboard.mark", consultation_id=consultation.id)
     for choice in outcomes_offered(consultation, now, _cal_actions_on()):
