@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Thread
 from typing import Any
@@ -66,10 +66,15 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def api_time(moment: datetime) -> str:
+    """A time as Cal.com writes it: UTC with milliseconds and ``Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def now_api() -> str:
-    """Now as Cal.com writes times: UTC with milliseconds and ``Z``."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    """Now as Cal.com writes it."""
+    return api_time(datetime.now(UTC))
 
 
 def api_booking(
@@ -86,14 +91,13 @@ def api_booking(
     its booker's ``email``, ``name`` and ``phone``, or, for a seated event, one attendee
     with a seat uid for each (email, name) of ``seats``."""
     booking = copy.deepcopy(example_bookings()[0])
-    end = start.timestamp() + 30 * 60
     created = now_api()
     booking |= {
         "uid": uid,
         "id": int(hashlib.sha256(uid.encode()).hexdigest()[:6], 16) + 1,
         "status": status,
-        "start": _api_time(start.timestamp()),
-        "end": _api_time(end),
+        "start": api_time(start),
+        "end": api_time(start + timedelta(minutes=30)),
         "createdAt": created,
         "updatedAt": created,
     }
@@ -119,11 +123,6 @@ def api_booking(
         for index, (seat_email, seat_name) in enumerate(seats)
     ]
     return booking
-
-
-def _api_time(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _is_seated(booking: dict[str, Any]) -> bool:

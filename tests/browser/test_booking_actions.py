@@ -37,6 +37,14 @@ def seed(cal_com: FakeCalApi) -> None:
     assert [answer["status"] for answer in cal_com.send_webhooks()] == ["processed"] * 3
 
 
+def signed_in(browser: Browser, live_server: str, width: int, height: int) -> Page:
+    """A consultant's page at this size, signed in on the dashboard (axe-core may run)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    page = context.new_page()
+    log_in(page, live_server)
+    return page
+
+
 def row_of(page: Page, name: str):
     return page.locator("tr.booking", has=page.get_by_role("link", name=name, exact=True))
 
@@ -45,10 +53,8 @@ def test_confirming_a_pending_booking_changes_its_row_and_a_second_tab_sees_it(
     browser: Browser, live_server: str, consultant: int, cal_com: FakeCalApi
 ) -> None:
     seed(cal_com)
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    first = context.new_page()
-    log_in(first, live_server)
-    second = context.new_page()
+    first = signed_in(browser, live_server, 1440, 900)
+    second = first.context.new_page()  # a second tab of the same browser
     second.goto(live_server)
     second.wait_for_load_state("load")
     problems: list[str] = []
@@ -87,10 +93,7 @@ def test_cancelling_asks_for_the_reason_and_a_confirmation_in_the_row(
     browser: Browser, live_server: str, consultant: int, cal_com: FakeCalApi, size, width, height
 ) -> None:
     seed(cal_com)
-    page = browser.new_context(
-        viewport={"width": width, "height": height}, bypass_csp=True
-    ).new_page()
-    log_in(page, live_server)
+    page = signed_in(browser, live_server, width, height)
     row = row_of(page, "Ingrid Solberg")
     if size == "phone":
         screenshot(page, "actions-pending-phone")
@@ -129,10 +132,7 @@ def test_a_refusal_says_on_the_row_whose_key_cal_com_needs(
 ) -> None:
     seed(cal_com)
     cal_com.others.add("pendingMateoAlvarez0001")  # another organizer's booking
-    page = browser.new_context(
-        viewport={"width": width, "height": height}, bypass_csp=True
-    ).new_page()
-    log_in(page, live_server)
+    page = signed_in(browser, live_server, width, height)
     row = row_of(page, "Mateo Alvarez")
 
     row.get_by_role("button", name="Confirm").click()
@@ -153,10 +153,7 @@ def test_the_patient_page_offers_the_actions_and_its_confirmation_step_is_a_page
     browser: Browser, live_server: str, consultant: int, cal_com: FakeCalApi, size, width, height
 ) -> None:
     seed(cal_com)
-    page = browser.new_context(
-        viewport={"width": width, "height": height}, bypass_csp=True
-    ).new_page()
-    log_in(page, live_server)
+    page = signed_in(browser, live_server, width, height)
     page.get_by_role("link", name="Mateo Alvarez", exact=True).click()
     booking = page.locator("article[id^=consultation-]")
     expect(booking.get_by_role("button", name="Confirm")).to_be_visible()

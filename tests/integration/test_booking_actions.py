@@ -555,17 +555,16 @@ def test_an_action_has_its_time_for_the_call_and_the_read_back_together(
     app, consultant_client, token, cal_com, monkeypatch
 ):
     book(cal_com)
-    monkeypatch.setattr("webapp.cal.api.ACTION", Policy(waits=False, seconds=0.6))
-    monkeypatch.setattr("webapp.dashboard.views.ACTION", Policy(waits=False, seconds=0.6))
-    cal_com.delay = 0.4  # the call answers in time; the read-back cannot
+    monkeypatch.setattr("webapp.dashboard.views.ACTION", Policy(waits=False, seconds=1.5))
+    cal_com.delay = 1.0  # the call answers in time; the read-back cannot
     before = record_of(app)
 
     started = time.monotonic()
     response = act(consultant_client, token, consultation_id(app), "confirm")
 
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5
     assert response.status_code == 202
-    assert "Cal.com did it, but did not show the booking afterwards" in response.get_data(
+    assert "Confirmed in Cal.com. Cal.com did not show the booking afterwards" in response.get_data(
         as_text=True
     )
     assert record_of(app) == before  # Cal.com's delivery will bring it

@@ -87,9 +87,21 @@ HTTP_STATUS = {
 
 
 @dataclass(frozen=True)
+class ReasonStep:
+    """What an action that emails the patient a reason asks of the consultant: the
+    reason's label, then a step that shows what Cal.com will send before it is sent (the
+    question, what Cal.com does, the button that goes ahead)."""
+
+    label: str
+    question: str
+    consequence: str
+    go_ahead: str
+
+
+@dataclass(frozen=True)
 class ActionKind:
     """One action: its words, the audit action it records, its call to Cal.com, when our
-    record offers it and when our record shows it done."""
+    record offers it, when our record shows it done, and the reason it asks for."""
 
     label: str
     busy: str  # shown on the button while Cal.com answers
@@ -99,18 +111,7 @@ class ActionKind:
     endpoint: str
     offered: Callable[[Consultation, datetime], bool]
     is_done: Callable[[Consultation], bool]
-    # For an action that emails the patient a reason: the reason's label, and the step
-    # that makes the consultant read what Cal.com will send before it is sent.
-    reason_label: str | None = None
-    question: str | None = None
-    consequence: str | None = None
-    go_ahead: str | None = None
-
-    @property
-    def needs_reason(self) -> bool:
-        """Whether Cal.com emails the patient a reason, which the consultant must type and
-        confirm."""
-        return self.reason_label is not None
+    reason: ReasonStep | None = None
 
 
 def _started(consultation: Consultation, now: datetime) -> bool:
@@ -151,10 +152,14 @@ ACTIONS = {
         endpoint="decline",
         offered=lambda c, now: c.status == ConsultationStatus.PENDING and not c.seat_key,
         is_done=_is(ConsultationStatus.REJECTED),
-        reason_label="Reason for declining, sent to the patient",
-        question="Decline this booking request in Cal.com?",
-        consequence="Cal.com emails the patient that the request was declined, with this reason:",
-        go_ahead="Decline the request",
+        reason=ReasonStep(
+            label="Reason for declining, sent to the patient",
+            question="Decline this booking request in Cal.com?",
+            consequence=(
+                "Cal.com emails the patient that the request was declined, with this reason:"
+            ),
+            go_ahead="Decline the request",
+        ),
     ),
     BookingAction.CANCEL: ActionKind(
         label="Cancel",
@@ -165,10 +170,12 @@ ACTIONS = {
         endpoint="cancel",
         offered=lambda c, now: c.status in BOOKED and _not_ended(c, now),
         is_done=_is(ConsultationStatus.CANCELLED),
-        reason_label="Reason for cancelling, sent to the patient",
-        question="Cancel this booking in Cal.com?",
-        consequence="Cal.com cancels it and emails the patient. The reason:",
-        go_ahead="Cancel the booking",
+        reason=ReasonStep(
+            label="Reason for cancelling, sent to the patient",
+            question="Cancel this booking in Cal.com?",
+            consequence="Cal.com cancels it and emails the patient. The reason:",
+            go_ahead="Cancel the booking",
+        ),
     ),
     BookingAction.REQUEST_RESCHEDULE: ActionKind(
         label="Ask to reschedule",
@@ -181,13 +188,15 @@ ACTIONS = {
             c.status == ConsultationStatus.SCHEDULED and not c.seat_key and _not_ended(c, now)
         ),
         is_done=lambda c: c.reschedule_requested_at is not None,
-        reason_label="Reason for a new time, sent to the patient",
-        question="Ask the patient to choose a new time?",
-        consequence=(
-            "Cal.com cancels this booking and emails the patient a link to book again, "
-            "with this reason:"
+        reason=ReasonStep(
+            label="Reason for a new time, sent to the patient",
+            question="Ask the patient to choose a new time?",
+            consequence=(
+                "Cal.com cancels this booking and emails the patient a link to book again, "
+                "with this reason:"
+            ),
+            go_ahead="Cancel and ask for a new time",
         ),
-        go_ahead="Cancel and ask for a new time",
     ),
     BookingAction.MARK_NO_SHOW: ActionKind(
         label="Mark no-show",
@@ -225,14 +234,6 @@ ACTIONS = {
         is_done=lambda c: c.host_no_show_at is not None,
     ),
 }
-# Actions that change who attended: offered on the dashboard among the outcomes.
-ATTENDANCE_ACTIONS = (
-    BookingAction.MARK_NO_SHOW,
-    BookingAction.MARK_ATTENDED,
-    BookingAction.MARK_HOST_ABSENT,
-)
-
-
 # What cancelling one seat means, said instead of ``CANCEL``'s consequence.
 SEAT_CONSEQUENCE = (
     "Cal.com cancels only this patient's seat and emails them. It takes no reason for a "
@@ -266,14 +267,13 @@ class ActionPlan:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """The step that shows a consultant what Cal.com will send the patient, before it is
-    sent: the question, what Cal.com does, the reason, and the button that goes ahead."""
+    """The step that shows a consultant what Cal.com will send the patient before it is
+    sent: the action, its step's words, the reason typed, and the button's words while
+    Cal.com answers."""
 
     action: BookingAction
+    step: ReasonStep
     reason: str
-    question: str
-    consequence: str
-    go_ahead: str
     busy: str
 
 
@@ -342,7 +342,7 @@ def plan_action(
             409,
         )
     reason = (reason or "").strip() or None
-    if kind.needs_reason and reason is None:
+    if kind.reason is not None and reason is None:
         raise NotSentError("Type the reason Cal.com sends the patient.", 400)
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise NotSentError(f"The reason is longer than {MAX_REASON_LENGTH} characters.", 400)
@@ -353,7 +353,7 @@ def plan_action(
         seat_key=consultation.seat_key,
         attendee=attendee_email(consultation),
         organizer=_organizer(consultation),
-        reason=reason if kind.needs_reason else None,
+        reason=reason if kind.reason is not None else None,
     )
 
 
@@ -361,17 +361,12 @@ def confirmation(plan: ActionPlan) -> Confirmation | None:
     """The confirmation step the planned action needs; ``None`` for one that emails the
     patient no reason."""
     kind = ACTIONS[plan.action]
-    if not kind.needs_reason:
+    if kind.reason is None or plan.reason is None:
         return None
-    seat = plan.action == BookingAction.CANCEL and bool(plan.seat_key)
-    return Confirmation(
-        action=plan.action,
-        reason=plan.reason or "",
-        question=kind.question or "",
-        consequence=SEAT_CONSEQUENCE if seat else kind.consequence or "",
-        go_ahead=kind.go_ahead or "",
-        busy=kind.busy,
-    )
+    step = kind.reason
+    if plan.action == BookingAction.CANCEL and plan.seat_key:
+        step = replace(step, consequence=SEAT_CONSEQUENCE)
+    return Confirmation(plan.action, step, plan.reason, kind.busy)
 
 
 def ask_cal_com(plan: ActionPlan, api: CalApi) -> CalAnswer:
@@ -552,9 +547,8 @@ def _result(
     if outcome == Outcome.NOT_READ_BACK:
         return ActionResult(
             outcome,
-            f"Cal.com did it, but did not show the booking afterwards; this booking "
-            f"changes here when Cal.com's delivery or the next reconciliation brings it "
-            f"({kind.label.lower()}).",
+            f"{kind.done} Cal.com did not show the booking afterwards, so it changes here "
+            "when Cal.com's delivery or the next reconciliation brings it.",
             status,
         )
     if outcome == Outcome.UNCHANGED:
@@ -606,4 +600,6 @@ def _refusal(plan: ActionPlan, answer: CalAnswer) -> str:
         return f"Cal.com refused to change who attended{quoted}. {owner}"
     if answer.status == 404:
         return "This booking is no longer in Cal.com; nothing was changed."
+    if answer.booking is not None:
+        return f"Cal.com refused{quoted}. The booking shows here as Cal.com has it now."
     return f"Cal.com refused{quoted}; nothing was changed."

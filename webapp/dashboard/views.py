@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from flask import (
 from flask_login import current_user, login_required
 
 from webapp.cal.actions import (
-    ACTIONS,
     MAX_REASON_LENGTH,
     BookingAction,
     Confirmation,
@@ -29,19 +27,13 @@ from webapp.cal.actions import (
     apply_answer,
     ask_cal_com,
     confirmation,
-    offered_actions,
     plan_action,
     status_label,
 )
 from webapp.cal.api import ACTION, CalApi
 from webapp.connection.health import needs_attention
-from webapp.dashboard.attendance import (
-    IN_CAL_COM,
-    OUTCOMES,
-    NotMarkableError,
-    mark_outcome,
-    outcomes_offered,
-)
+from webapp.dashboard.attendance import IN_CAL_COM, OUTCOMES, NotMarkableError, mark_outcome
+from webapp.dashboard.controls import booking_controls, cal_actions_on
 from webapp.dashboard.counts import tab_counts
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
@@ -68,13 +60,6 @@ from webapp.questionnaire.links import questionnaire_token
 
 bp = Blueprint("dashboard", __name__)
 bp.add_app_template_filter(status_label)
-# The actions on a booking that have a route of their own (the others are outcomes).
-ROUTED_ACTIONS = (
-    BookingAction.CONFIRM,
-    BookingAction.DECLINE,
-    BookingAction.CANCEL,
-    BookingAction.REQUEST_RESCHEDULE,
-)
 NO_API_KEY = (
     "Acting on bookings in Cal.com needs CAL_API_KEY; the connection page says how to set it."
 )
@@ -152,7 +137,7 @@ def mark(consultation_id: int) -> Response:
     is the clinic's own record too); htmx gets the row again, a plain form a redirect."""
     consultation = _consultation(consultation_id)
     outcome = request.form.get("outcome", "")
-    if _cal_actions_on() and outcome in IN_CAL_COM:
+    if cal_actions_on() and outcome in IN_CAL_COM:
         return _act_in_cal_com(consultation, IN_CAL_COM[outcome], confirmed=True)
     if outcome not in OUTCOMES:
         abort(400, "Choose completed or no-show.")
@@ -205,51 +190,10 @@ def _row_helpers() -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Control:
-    """A button that acts on a booking: its words, where it posts, the outcome it marks
-    (for ``/outcome``), and the label of the reason Cal.com emails the patient, when it
-    asks for one."""
-
-    key: str
-    label: str
-    busy: str
-    url: str
-    outcome: str | None = None
-    reason_label: str | None = None
-
-
 @bp.app_context_processor
 def _booking_helpers() -> dict[str, Any]:
-    """What the booking's buttons need on the dashboard and on the patient page."""
-    return {
-        "booking_controls": booking_controls,
-        "max_reason_length": MAX_REASON_LENGTH,
-        "cal_actions_on": _cal_actions_on(),
-    }
-
-
-def booking_controls(consultation: Consultation) -> list[Control]:
-    """The buttons a page shows for a booking now: the actions in Cal.com (with an API
-    key), then the outcomes to mark."""
-    now = datetime.now(UTC)
-    controls = []
-    if _cal_actions_on():
-        for action in offered_actions(consultation, now):
-            if action in ROUTED_ACTIONS:
-                kind = ACTIONS[action]
-                url = url_for("dashboard.act", consultation_id=consultation.id, action=action)
-                controls.append(
-                    Control(action, kind.label, kind.busy, url, reason_label=kind.reason_label)
-                )
-    marking = url_for("dashboard.mark", consultation_id=consultation.id)
-    for choice in outcomes_offered(consultation, now, _cal_actions_on()):
-        controls.append(Control(choice.value, choice.label, choice.busy, marking, choice.value))
-    return controls
-
-
-def _cal_actions_on() -> bool:
-    return bool(current_app.config["CAL_API_KEY"])
+    """What the buttons on a booking need, on the dashboard and on the patient page."""
+    return {"booking_controls": booking_controls, "max_reason_length": MAX_REASON_LENGTH}
 
 
 def _consultation(consultation_id: int) -> Consultation:
@@ -272,7 +216,7 @@ def _act_in_cal_com(
     it answers (SQLite locks the database for a whole transaction); what Cal.com's booking
     shows afterwards is applied and audited in a second one.
     """
-    if not _cal_actions_on():
+    if not cal_actions_on():
         return _answer(consultation, NO_API_KEY, 409)
     try:
         plan = plan_action(consultation, action, reason, datetime.now(UTC))
