@@ -31,6 +31,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.conftest import SERVER_POLL_SECONDS
+
 FIXTURES = Path(__file__).parent / "fixtures" / "cal_api"
 API_KEY = "cal_test_0123456789abcdef"
 VERSION = "2024-08-13"
@@ -527,7 +529,7 @@ class FakeCalApi:
 def serving(fake: FakeCalApi) -> Iterator[FakeCalApi]:
     """Serve ``fake`` on a free port of 127.0.0.1; ``fake.url`` is its ``/v2`` base URL."""
     server = make_server("127.0.0.1", 0, fake, threaded=True)
-    thread = Thread(target=server.serve_forever, daemon=True)
+    thread = Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,), daemon=True)
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_port}/v2"
     try:

@@ -27,6 +27,9 @@ os.environ["APP_ENV"] = "testing"
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "test-webhook-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+# How often a server a test starts (the app, the fake Cal.com API) looks whether it should
+# stop: shutting it down at the end of a test waits that long at most (by default 0.5 s).
+SERVER_POLL_SECONDS = 0.05
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -269,7 +272,7 @@ def live_server(app: Flask) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = Thread(target=server.serve_forever, daemon=True)
+    thread = Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -499,18 +499,44 @@ def test_a_booking_gone_from_cal_com_is_said_so(app, consultant_client, token, c
     assert record_of(app) == before
 
 
-def test_cal_com_s_own_refusal_is_shown_in_its_words(app, consultant_client, token, cal_com):
-    book(cal_com, status="accepted")
-    cal_com.bookings[UID]["end"] = "2020-01-01T00:30:00.000Z"  # Cal.com says it has ended
+@pytest.mark.parametrize(
+    ("action", "form", "cal_com_has", "words"),
+    [
+        # Cal.com's clock, or its booking, says it has ended (a plain NestJS error body).
+        (
+            "cancel",
+            {"reason": REASON, "confirmed": "yes"},
+            {"end": "2020-01-01T00:30:00.000Z"},
+            "Cannot cancel a booking that has already ended",
+        ),
+        # Cal.com marks no one absent before the start it holds.
+        (
+            "outcome",
+            {"outcome": "no_show"},
+            {"start": "2099-01-01T09:00:00.000Z", "end": "2099-01-01T09:30:00.000Z"},
+            "Bookings can only be marked as absent after their scheduled start time.",
+        ),
+    ],
+)
+def test_cal_com_s_own_refusal_is_shown_in_its_words(
+    app, consultant_client, token, cal_com, action, form, cal_com_has, words
+):
+    book(cal_com, status="accepted", start=datetime.now(UTC) - timedelta(minutes=10))
+    cal_com.bookings[UID] |= cal_com_has
     before = record_of(app)
 
-    response = act(
-        consultant_client, token, consultation_id(app), "cancel", reason=REASON, confirmed="yes"
-    )
+    response = act(consultant_client, token, consultation_id(app), action, **form)
 
     assert response.status_code == 409
-    assert "Cannot cancel a booking that has already ended" in response.get_data(as_text=True)
+    assert f"Cal.com refused (“{words}”)" in response.get_data(as_text=True)
     assert record_of(app) == before
+    assert audits(app)[-1][2] | {"consultation_id": 0} == {
+        "consultation_id": 0,
+        "booking_uid": UID,
+        "outcome": "refused",
+        "cal_status": 400,
+        "cal_message": words,
+    } | ({"who": "attendee", "absent": True} if action == "outcome" else {})
 
 
 def test_a_rate_limit_is_not_waited_and_says_when_it_resets(
