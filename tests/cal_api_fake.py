@@ -52,6 +52,15 @@ FILTERS = {
 }
 
 
+# The delivery that brings a booking in each state.
+STATUS_TRIGGER = {
+    "accepted": "BOOKING_CREATED",
+    "pending": "BOOKING_REQUESTED",
+    "cancelled": "BOOKING_CANCELLED",
+    "rejected": "BOOKING_REJECTED",
+}
+
+
 def api_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
@@ -216,10 +225,10 @@ class FakeCalApi:
         self.bookings[booking["uid"]] = copy.deepcopy(booking)
 
     def book(self, booking: dict[str, Any]) -> None:
-        """A booking made in Cal.com: kept, and its delivery queued (BOOKING_REQUESTED
-        while it needs confirmation, else BOOKING_CREATED; one per seat holder)."""
+        """A booking made in Cal.com: kept, and the delivery of its state queued (one per
+        seat holder)."""
         self.put(booking)
-        trigger = "BOOKING_REQUESTED" if booking["status"] == "pending" else "BOOKING_CREATED"
+        trigger = STATUS_TRIGGER[booking["status"]]
         people = booking["attendees"]
         for person in people if _is_seated(booking) else [None]:
             self._send(delivery(trigger, booking, [person] if person else None))

@@ -212,6 +212,34 @@ def test_any_consultant_may_confirm(app, client, cal_com):
     assert status_of(app, consultation_id(app)) == "scheduled"
 
 
+@pytest.mark.parametrize(
+    ("status", "action", "form", "shown"),
+    [
+        # A form left open, or a crafted post: a cancelled booking is never confirmed again.
+        ("cancelled", "confirm", {}, "Confirm is not possible for this booking now (Cancelled)."),
+        (
+            "accepted",
+            "decline",
+            {"reason": REASON, "confirmed": "yes"},
+            "Decline is not possible for this booking now (Scheduled).",
+        ),
+    ],
+)
+def test_an_action_our_record_does_not_offer_is_not_sent(
+    app, consultant_client, token, cal_com, status, action, form, shown
+):
+    book(cal_com, status=status)
+    before = record_of(app)
+
+    response = act(consultant_client, token, consultation_id(app), action, **form)
+
+    assert response.status_code == 409
+    assert shown in response.get_data(as_text=True)
+    assert cal_com.actions() == []
+    assert record_of(app) == before
+    assert audits(app) == []
+
+
 # --- Decline, cancel: a typed reason and a confirmation step ------------------------------------
 
 

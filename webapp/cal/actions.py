@@ -337,8 +337,7 @@ def plan_action(
         raise NotSentError(kind.already, 200)
     if not kind.offered(consultation, now):
         raise NotSentError(
-            f"{kind.label} is not possible for a booking that is "
-            f"{status_label(consultation).lower()}.",
+            f"{kind.label} is not possible for this booking now ({status_label(consultation)}).",
             409,
         )
     reason = (reason or "").strip() or None
