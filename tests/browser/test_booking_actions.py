@@ -177,3 +177,32 @@ def test_the_patient_page_offers_the_actions_and_its_confirmation_step_is_a_page
     expect(page.get_by_role("status").filter(has_text="Declined in Cal.com.")).to_be_visible()
     expect(page.locator("article[id^=consultation-] .status")).to_have_text("Rejected")
     expect(page.locator("main")).to_contain_text(REASON)
+
+
+@pytest.mark.parametrize(("size", "width", "height"), SIZES)
+def test_a_no_show_is_marked_in_cal_com_and_lifted_again_on_the_past_tab(
+    browser: Browser, live_server: str, consultant: int, cal_com: FakeCalApi, size, width, height
+) -> None:
+    started = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    cal_com.book(api_booking("pastMateoAlvarez000001", start=started, name="Mateo Alvarez"))
+    assert [answer["status"] for answer in cal_com.send_webhooks()] == ["processed"]
+    page = signed_in(browser, live_server, width, height)
+    page.locator("#tabs a[data-tab='past']").click()
+    row = row_of(page, "Mateo Alvarez")
+    for label in ("Mark completed", "Mark no-show", "Consultant did not join"):
+        expect(row.get_by_role("button", name=label)).to_be_visible()
+    assert horizontal_overflow(page) <= 0
+    assert accessibility_violations(page) == []
+    screenshot(page, f"actions-past-{size}")
+
+    row.get_by_role("button", name="Mark no-show").click()
+
+    expect(row.locator(".status")).to_have_text("No show")
+    expect(row.get_by_role("status")).to_have_text("Marked as a no-show in Cal.com.")
+    row.get_by_role("button", name="Mark attended").click()
+    expect(row.locator(".status")).to_have_text("Completed")
+    assert [body for _path, body in cal_com.actions()] == [
+        {"attendees": [{"email": "mateo.alvarez@example.com", "absent": absent}]}
+        for absent in (True, False)
+    ]
+    screenshot(page, f"actions-attended-{size}")
