@@ -217,6 +217,12 @@
     }
   });
 
+  // A button back to its own words once its action is no longer under way.
+  function idle(button) {
+    button.textContent = button.dataset.idle;
+    button.removeAttribute("aria-busy");
+  }
+
   // An action that got no row back (no connection, an expired page) says so on its row.
   function actionFailed(event, text) {
     var form = event.detail.elt;
@@ -229,10 +235,7 @@
     message.setAttribute("role", "alert");
     message.textContent = text;
     actions.appendChild(message);
-    form.querySelectorAll("[data-busy]").forEach(function (button) {
-      button.textContent = button.dataset.idle || button.textContent;
-      button.removeAttribute("aria-busy");
-    });
+    form.querySelectorAll("[data-idle]").forEach(idle);
   }
   document.addEventListener("htmx:responseError", function (event) {
     actionFailed(event, "That did not work (HTTP " + event.detail.xhr.status +
@@ -261,6 +264,17 @@
       button.textContent = button.dataset.busy;
       button.setAttribute("aria-busy", "true");
     }
+  });
+
+  // A page the browser brings back from its cache (Back) is as it was before it was sent.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("[data-booking-actions] form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+    });
+    document.querySelectorAll("[data-booking-actions] [data-idle]").forEach(idle);
   });
 
   // Clicking or tabbing into a new row is seeing it.

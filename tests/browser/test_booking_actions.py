@@ -206,3 +206,28 @@ def test_a_no_show_is_marked_in_cal_com_and_lifted_again_on_the_past_tab(
         for absent in (True, False)
     ]
     screenshot(page, f"actions-attended-{size}")
+
+
+def test_an_answer_that_is_not_a_row_still_says_on_the_row_that_it_failed(
+    browser: Browser, live_server: str, consultant: int, cal_com: FakeCalApi
+) -> None:
+    seed(cal_com)
+    page = signed_in(browser, live_server, 1440, 900)
+    # A page whose CSRF token no longer holds (the app's secret changed, say): the app
+    # answers its error page, which is not a row.
+    page.evaluate(
+        """() => {
+             document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": "stale"}));
+             document.querySelectorAll("[name=csrf_token]").forEach(i => { i.value = "stale"; });
+           }"""
+    )
+    row = row_of(page, "Mateo Alvarez")
+
+    row.get_by_role("button", name="Confirm").click()
+
+    expect(row.get_by_role("alert")).to_have_text(
+        "That did not work (HTTP 400). Reload the page and try again."
+    )
+    expect(row.get_by_role("button", name="Confirm")).to_be_enabled()
+    expect(row).to_contain_text("Pending")
+    assert cal_com.actions() == []
