@@ -19,6 +19,10 @@
 // - Screen readers hear one short sentence per arrival from #announcer, not every row.
 // - "in 25 min" is kept current between polls; copy buttons put links on the clipboard; the
 //   focus stays on a tab the consultant switched to.
+// - A poll re-sends every row changed in the last seconds: a row the page already shows at
+//   the same version (data-version) stays as it is, with what an action said on it.
+// - An action on a booking answers its row, also when Cal.com refused it (X-Booking-Row):
+//   it is swapped in whatever its status; any other failure says so on the row.
 (function () {
   "use strict";
   var POLL_INTERVAL_MS = 500;
@@ -182,6 +186,15 @@
     }
   });
 
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var current = event.detail.target;
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (current && incoming && current.tagName === "TR" && current.dataset.version &&
+        current.dataset.version === incoming.dataset.version) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   document.addEventListener("htmx:oobAfterSwap", function () {
     window.setTimeout(refreshNew, 0);
   });
@@ -194,6 +207,74 @@
         announceArrivals();
       }, 0);
     }
+  });
+
+  // A booking's row answered by an action carries X-Booking-Row: swap it in, also a refusal.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.getResponseHeader("X-Booking-Row")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // A button back to its own words once its action is no longer under way.
+  function idle(button) {
+    button.textContent = button.dataset.idle;
+    button.removeAttribute("aria-busy");
+  }
+
+  // An action that got no row back (no connection, an expired page) says so on its row.
+  function actionFailed(event, text) {
+    var form = event.detail.elt;
+    var actions = form && form.closest && form.closest("[data-booking-actions]");
+    if (!actions) {
+      return;
+    }
+    var message = actions.querySelector(".row-message") || document.createElement("p");
+    message.className = "row-message problem";
+    message.setAttribute("role", "alert");
+    message.textContent = text;
+    actions.appendChild(message);
+    form.querySelectorAll("[data-idle]").forEach(idle);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    actionFailed(event, "That did not work (HTTP " + event.detail.xhr.status +
+      "). Reload the page and try again.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    actionFailed(event, "The app did not answer. Check the connection and try again.");
+  });
+
+  // While an action runs its button says so ("Confirming…"); a plain form is sent once.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    if (!form.closest || !form.closest("[data-booking-actions]")) {
+      return;
+    }
+    if (!form.hasAttribute("hx-post")) {
+      if (form.dataset.sent) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.sent = "true";
+    }
+    if (button && button.dataset.busy) {
+      button.dataset.idle = button.textContent;
+      button.textContent = button.dataset.busy;
+      button.setAttribute("aria-busy", "true");
+    }
+  });
+
+  // A page the browser brings back from its cache (Back) is as it was before it was sent.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("[data-booking-actions] form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+    });
+    document.querySelectorAll("[data-booking-actions] [data-idle]").forEach(idle);
   });
 
   // Clicking or tabbing into a new row is seeing it.

@@ -27,6 +27,9 @@ os.environ["APP_ENV"] = "testing"
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "test-webhook-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+# How often a server a test starts (the app, the fake Cal.com API) looks whether it should
+# stop: shutting it down at the end of a test waits that long at most (by default 0.5 s).
+SERVER_POLL_SECONDS = 0.05
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -269,11 +272,25 @@ def live_server(app: Flask) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = Thread(target=server.serve_forever, daemon=True)
+    thread = Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def cal_com(app: Flask, live_server: str) -> Iterator[Any]:
+    """A fake of Cal.com's API (tests/cal_api_fake.py) that the app reads and acts on with
+    an API key; the deliveries it sends for an action go, signed, to the app served at
+    ``live_server``."""
+    from tests.cal_api_fake import API_KEY, FakeCalApi, serving
+
+    with serving(FakeCalApi()) as fake:
+        fake.webhook_url = f"{live_server}/webhooks/cal"
+        fake.webhook_secret = WEBHOOK_SECRET
+        app.config.update(CAL_API_URL=fake.url, CAL_API_KEY=API_KEY)
+        yield fake
 
 
 CONSULTANT_EMAIL = "selin@clinic.example"

@@ -226,6 +226,9 @@ class Consultation(db.Model):
     attendance: Mapped[dict[str, Any] | None] = mapped_column(OPTIONAL_JSON)
     # When Cal Video reported that the consultant did not join.
     host_no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When Cal.com cancelled the booking asking the patient to choose a new time; until
+    # the patient's new booking replaces it, it reads "Reschedule requested".
+    reschedule_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, index=True

@@ -338,6 +338,37 @@ def test_the_sweep_finds_a_no_show_that_did_not_move_updated_at(app, runner, cal
         assert last_run().outdated_uids == [MATEO]
 
 
+def test_a_no_show_cal_com_lifted_is_lifted_here(app, runner, cal_api):
+    absent = booking(MATEO)
+    absent["attendees"][0]["absent"] = True
+    cal_api.bookings = {MATEO: absent}
+    assert run_cli(runner, "--since", SINCE).exit_code == 0
+    with app.app_context():
+        assert consultation(MATEO).status == "no_show"
+    cal_api.bookings = {MATEO: booking(MATEO)}  # "absent": false again
+
+    result = run_cli(runner, "--since", SINCE)
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        # The meeting (3 December) has not ended on the day of the listing.
+        assert consultation(MATEO).status == "scheduled"
+        assert consultation(MATEO).attendance["mateo.alvarez@example.com"]["no_show"] is False
+        assert last_run().outdated_uids == [MATEO]
+    assert "created 0, updated 0" in run_cli(runner, "--since", SINCE).output
+
+
+def test_a_host_cal_com_marked_absent_is_shown_as_the_consultant_not_joining(app, runner, cal_api):
+    cal_api.bookings = {MATEO: booking(MATEO) | {"absentHost": True}}
+
+    assert run_cli(runner, "--since", SINCE).exit_code == 0
+
+    with app.app_context():
+        assert consultation(MATEO).host_no_show_at is not None
+        assert consultation(MATEO).status == "scheduled"
+    assert "created 0, updated 0" in run_cli(runner, "--since", SINCE).output
+
+
 def test_a_confirmation_we_missed_turns_pending_into_scheduled(app, runner, cal_api):
     pending = booking(MATEO) | {"status": "pending"}
     cal_api.bookings = {MATEO: pending}

@@ -562,6 +562,32 @@ def test_rejection_reason_is_the_cancellation_reason():
     assert booking.cancellation_reason == "Outside working hours"
 
 
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        ("Please reschedule. The clinic is closed that day", "The clinic is closed that day"),
+        ("Please reschedule. undefined", None),  # Cal.com's words when none was given
+        ("Please reschedule.", None),
+    ],
+)
+def test_a_reschedule_request_is_a_cancellation_with_the_reason_as_it_was_given(sent, reason):
+    payload = booking_payload(status="CANCELLED", cancellationReason=sent, requestReschedule=True)
+    booking = from_document(envelope(payload, "BOOKING_CANCELLED"))
+    assert booking.reschedule_requested is True
+    assert booking.cancellation_reason == reason
+
+
+def test_a_plain_cancellation_keeps_a_reason_that_looks_like_a_request():
+    payload = booking_payload(
+        status="CANCELLED",
+        cancellationReason="Please reschedule. I will call",
+        requestReschedule=False,
+    )
+    booking = from_document(envelope(payload, "BOOKING_CANCELLED"))
+    assert booking.reschedule_requested is False
+    assert booking.cancellation_reason == "Please reschedule. I will call"
+
+
 def test_numeric_id_alone_is_not_a_uid():
     payload = booking_payload()
     del payload["uid"]

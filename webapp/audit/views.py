@@ -43,6 +43,12 @@ ACTION_LABELS = {
     "consultant.two_factor_enabled": "Turned on two-factor",
     "consultant.password_changed": "Changed their password",
     "consultant.recovery_codes_renewed": "Made new recovery codes",
+    # Actions in Cal.com: the details say what Cal.com answered (outcome, cal_status).
+    "consultation.confirmed": "Asked Cal.com to confirm a booking",
+    "consultation.declined": "Asked Cal.com to decline a booking",
+    "consultation.cancelled": "Asked Cal.com to cancel a booking",
+    "consultation.reschedule_requested": "Asked Cal.com to have the patient reschedule",
+    "consultation.marked_absent": "Asked Cal.com to mark who attended",
 }
 
 

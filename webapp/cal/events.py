@@ -169,6 +169,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     if named:
         for seat in named:
             change_status(seat, status, at, booking.cancellation_reason)
+            _note_reschedule_request(seat, booking, at)
         db.session.flush()
         return AppliedBooking(named[0], named[0].patient, patient_created=False)
 
@@ -195,6 +196,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         created.append(consultation)
     _fill_booking_details(consultation, booking, details)
     change_status(consultation, status, at, booking.cancellation_reason)
+    _note_reschedule_request(consultation, booking, at)
     if replaced_uid is not None:
         if replaced is None:
             replaced = Consultation(
@@ -236,12 +238,12 @@ def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) 
                 seat.host_no_show_at = at
     elif booking.trigger == GUESTS_DID_NOT_JOIN:
         for seat in seats:
-            apply_no_show(seat, _attendee_email(seat), True, at)
+            apply_no_show(seat, attendee_email(seat), True, at)
     else:
         for attendee in booking.attendees:
             if attendee.no_show is None:
                 continue
-            holder = next((seat for seat in seats if _attendee_email(seat) == attendee.email), None)
+            holder = next((seat for seat in seats if attendee_email(seat) == attendee.email), None)
             if holder is not None:
                 apply_no_show(holder, attendee.email, attendee.no_show, at)
             else:  # a guest: kept on the booking, no status changes
@@ -329,6 +331,12 @@ def consultations_of(*uids: str) -> list[Consultation]:
     )
 
 
+def attendee_email(consultation: Consultation) -> str | None:
+    """Whom Cal.com lists as this consultation's attendee (booker or seat holder): the
+    email its no-show flags name."""
+    return consultation.seat_key or consultation.attendee_email or consultation.patient.email
+
+
 def _uids(booking: Booking) -> list[str]:
     """The bookings an event changes: its own, and the one a reschedule replaces."""
     replaced_uid = _replaced_uid(booking)
@@ -360,9 +368,10 @@ def _seats_named(booking: Booking, seats: list[Consultation]) -> list[Consultati
     return []
 
 
-def _attendee_email(consultation: Consultation) -> str | None:
-    """Whom Cal.com lists as this consultation's attendee (booker or seat holder)."""
-    return consultation.seat_key or consultation.attendee_email or consultation.patient.email
+def _note_reschedule_request(consultation: Consultation, booking: Booking, at: datetime) -> None:
+    """Remember when Cal.com first asked the patient to choose a new time for this booking."""
+    if booking.reschedule_requested and consultation.reschedule_requested_at is None:
+        consultation.reschedule_requested_at = at
 
 
 def _fill_booking_details(

@@ -25,6 +25,8 @@ MAX_INTEGER_DIGITS = 20
 # The times a clinic's bookings can have; anything else is refused as unreadable.
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# How Cal.com's delivery of a reschedule request begins its cancellation reason.
+RESCHEDULE_REQUEST_PREFIX = "Please reschedule."
 MEETING_LOCATION_TYPES = {"phone", "inPerson", "attendeeInPerson", "link", "somewhereElse"}
 
 
@@ -90,6 +92,8 @@ class Booking:
     reschedule_start_time: datetime | None = None
     reschedule_end_time: datetime | None = None
     cancellation_reason: str | None = None
+    # A cancellation that asks the patient to choose a new time (Cal.com emails a link).
+    reschedule_requested: bool = False
     attendees: tuple[Attendee, ...] = ()
     # The video link to join, where the meeting has one (http or https only).
     meeting_url: str | None = None
@@ -278,6 +282,10 @@ def parse_booking(delivery: Delivery) -> Booking:
 
     booking_id = data.get("bookingId", data.get("id"))
     answers = _answers(responses)
+    reschedule_requested = data.get("requestReschedule") is True
+    reason = _text(data.get("cancellationReason")) or _text(data.get("rejectionReason"))
+    if reschedule_requested:
+        reason = _reschedule_reason(reason)
     sms_number = _text(data.get("smsReminderNumber"))
     if sms_number and "smsReminderNumber" not in answers:
         answers["smsReminderNumber"] = {"label": "SMS reminder number", "value": sms_number}
@@ -302,9 +310,8 @@ def parse_booking(delivery: Delivery) -> Booking:
         ),
         reschedule_start_time=parse_time(data.get("rescheduleStartTime"), "rescheduleStartTime"),
         reschedule_end_time=parse_time(data.get("rescheduleEndTime"), "rescheduleEndTime"),
-        cancellation_reason=_clip(
-            _text(data.get("cancellationReason")) or _text(data.get("rejectionReason")), 2000
-        ),
+        cancellation_reason=_clip(reason, 2000),
+        reschedule_requested=reschedule_requested,
         attendees=attendees,
         meeting_url=_clip(_meeting_url(data), 500),
         meeting_location=_clip(_text(data.get("location")), 300),
@@ -341,6 +348,14 @@ def parse_time(value: Any, name: str) -> datetime | None:
             f"{name} is outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} (UTC)"
         )
     return in_utc
+
+
+def _reschedule_reason(text: str | None) -> str | None:
+    """The reason of a reschedule request as the consultant gave it: Cal.com's delivery
+    wraps it as ``Please reschedule. <reason>`` (``undefined`` when none was given), while
+    its API shows the reason alone."""
+    reason = text.removeprefix(RESCHEDULE_REQUEST_PREFIX).strip() if text else None
+    return None if not reason or reason == "undefined" else reason
 
 
 def _is_database_id(value: Any) -> bool:

@@ -2,11 +2,12 @@
 
 Deliveries can be lost: the app was down, a connection broke mid-request, a host died with
 a full spool. ``reconcile`` pulls every booking changed since a time, turns each into the
-same typed ``Booking`` a delivery gives (``bookings_from_api``), and applies the ones we
+same typed ``Booking`` events a delivery gives (``booking_events``), and applies the ones we
 lack or hold out of date with ``apply_event``, as deliveries are applied, so the same
-matching and lifecycle rules hold and a delivery arriving later is a no-op. Every run is
-recorded in ``reconcile_runs``. Functions here flush; ``reconcile`` commits its run record,
-and the caller commits the applied bookings (or, for a dry run, rolls them back).
+matching and lifecycle rules hold and a delivery arriving later is a no-op. A consultant's
+action on a booking reads it back and applies it the same way (``webapp.cal.actions``).
+Every run is recorded in ``reconcile_runs``. Functions here flush; ``reconcile`` commits its
+run record, and the caller commits the applied bookings (or, for a dry run, rolls them back).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.cal.api import CalApi, CalApiError
-from webapp.cal.events import apply_event, event_time
+from webapp.cal.events import (
+    HOST_DID_NOT_JOIN,
+    NO_SHOW_UPDATE,
+    apply_event,
+    attendee_email,
+    event_time,
+)
 from webapp.cal.payload import Booking, Delivery, PayloadError, parse_booking, parse_time
 from webapp.cal.spool import is_database_unreachable
 from webapp.database.conflicts import ConflictError
@@ -96,12 +103,29 @@ class _Snapshot:
     cancellation_reason: str | None
 
 
+def booking_events(booking: dict[str, Any], now: datetime) -> list[Booking]:
+    """Every event that brings our records of one of Cal.com's API bookings to what it
+    says, each to be applied with ``apply_event``: the booking's own (``bookings_from_api``),
+    a cancellation for each seat it no longer lists (``seats_left``) and an unmark for each
+    no-show flag it lifted (``no_shows_lifted``). Reads the consultations we hold of it.
+
+    Raises ``PayloadError`` when the booking names no one with an email.
+    """
+    held = _consultations(str(booking.get("uid")))
+    return (
+        bookings_from_api(booking, now)
+        + seats_left(booking, held)
+        + no_shows_lifted(booking, held, now)
+    )
+
+
 def bookings_from_api(booking: dict[str, Any], now: datetime) -> list[Booking]:
-    """The ``Booking`` events that bring our records to what Cal.com's API says.
+    """The ``Booking`` events of what Cal.com's API says of one booking.
 
     One per person: the booker, or every seat holder of a seated booking. For the booker
     of a replaced booking (``rescheduledToUid``) it is its creation, since its replacement
-    marks it rescheduled; a no-show update follows when an attendee is marked ``absent``.
+    marks it rescheduled; a no-show update follows when an attendee is marked ``absent``,
+    and the report that the consultant did not join when the host is (``absentHost``).
     Returns ``[]`` for a status the clinic does not track. Raises ``PayloadError`` when the
     booking names no one with an email.
     """
@@ -129,7 +153,9 @@ def bookings_from_api(booking: dict[str, Any], now: datetime) -> list[Booking]:
         parsed = parse_booking(Delivery(trigger, happened_at, payload))
         events.append(parsed)
         if person.get("absent") is True:  # the attendee carries ``noShow: true``
-            events.append(replace(parsed, trigger="BOOKING_NO_SHOW_UPDATED", sent_at=now))
+            events.append(replace(parsed, trigger=NO_SHOW_UPDATE, sent_at=now))
+    if events and booking.get("absentHost") is True:
+        events.append(replace(events[0], trigger=HOST_DID_NOT_JOIN, sent_at=now))
     return events
 
 
@@ -154,6 +180,30 @@ def seats_left(booking: dict[str, Any], held: list[Consultation]) -> list[Bookin
         for seat in held
         if seat.seat_key and seat.seat_key not in listed
     ]
+
+
+def no_shows_lifted(
+    booking: dict[str, Any], held: list[Consultation], now: datetime
+) -> list[Booking]:
+    """An unmark for every person we hold as a no-show (by our status or Cal.com's flag we
+    keep) whom Cal.com's booking lists as not ``absent``: Cal.com's state wins, so a flag
+    it lifted is lifted here too."""
+    present = {
+        _seat_key(person) for person, _answers in _people(booking) if person.get("absent") is False
+    }
+    lifted = []
+    for seat in held:
+        email = attendee_email(seat)
+        flag = (seat.attendance or {}).get(email or "")
+        marked = isinstance(flag, dict) and flag.get("no_show") is True
+        if email in present and (marked or seat.status == ConsultationStatus.NO_SHOW):
+            payload = {
+                "bookingUid": seat.cal_booking_uid,
+                "bookingId": booking.get("id"),
+                "attendees": [{"email": email, "noShow": False}],
+            }
+            lifted.append(parse_booking(Delivery(NO_SHOW_UPDATE, now, payload)))
+    return lifted
 
 
 def _is_seated(booking: dict[str, Any]) -> bool:
@@ -262,6 +312,8 @@ def _says_the_same(booking: dict[str, Any], consultation: Consultation | None) -
         replaced = _consultation(booking["rescheduledFromUid"], consultation.seat_key)
         if replaced is None or replaced.rescheduled_to_id != consultation.id:
             return False
+    if booking.get("absentHost") is True and consultation.host_no_show_at is None:
+        return False
     absent = any(person.get("absent") is True for person, _answers in _people(booking))
     if absent and ours not in CALLED_OFF:
         return ours == ConsultationStatus.NO_SHOW
@@ -439,8 +491,7 @@ def _apply_all(
             # Its replacement cannot be read: at least record it as called off.
             booking = {key: value for key, value in booking.items() if key != "rescheduledToUid"}
         try:
-            events = bookings_from_api(booking, now) + seats_left(booking, _consultations(uid))
-            for event in events:
+            for event in booking_events(booking, now):
                 apply_event(event, event_time(event, now), f"cal reconcile booking {uid}")
         except (PayloadError, InvalidContactError, ConflictError) as exc:
             logger.warning("cal reconcile: booking %s not applied: %s", uid, exc)

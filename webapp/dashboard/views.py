@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -18,8 +19,21 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from webapp.cal.actions import (
+    MAX_REASON_LENGTH,
+    BookingAction,
+    Confirmation,
+    NotSentError,
+    apply_answer,
+    ask_cal_com,
+    confirmation,
+    plan_action,
+    status_label,
+)
+from webapp.cal.api import ACTION, CalApi
 from webapp.connection.health import needs_attention
-from webapp.dashboard.attendance import OUTCOMES, NotMarkableError, is_markable, mark_outcome
+from webapp.dashboard.attendance import IN_CAL_COM, OUTCOMES, NotMarkableError, mark_outcome
+from webapp.dashboard.controls import booking_controls, cal_actions_on
 from webapp.dashboard.counts import tab_counts
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
@@ -45,6 +59,13 @@ from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
 
 bp = Blueprint("dashboard", __name__)
+bp.add_app_template_filter(status_label)
+NO_API_KEY = (
+    "Acting on bookings in Cal.com needs CAL_API_KEY; the connection page says how to set it."
+)
+# Marks an answer that is a booking's row, so that static/app.js swaps it in whatever its
+# status (htmx leaves 4xx and 5xx answers out by default).
+ROW_HEADER = "X-Booking-Row"
 
 
 @bp.get("/")
@@ -111,35 +132,158 @@ def updates() -> Response:
 @bp.post("/consultations/<int:consultation_id>/outcome")
 @login_required
 def mark(consultation_id: int) -> Response:
-    """Mark a past booking completed or no-show; htmx gets the row again, a plain form
-    a redirect to the dashboard."""
-    consultation = db.get_or_404(
-        Consultation, consultation_id, description="There is no such consultation."
-    )
+    """Mark a past booking completed (the clinic's own record), or, with an API key, the
+    patient absent or attended or the consultant absent in Cal.com (without a key no-show
+    is the clinic's own record too); htmx gets the row again, a plain form a redirect."""
+    consultation = _consultation(consultation_id)
     outcome = request.form.get("outcome", "")
+    if cal_actions_on() and outcome in IN_CAL_COM:
+        return _act_in_cal_com(consultation, IN_CAL_COM[outcome], confirmed=True)
     if outcome not in OUTCOMES:
         abort(400, "Choose completed or no-show.")
     try:
         mark_outcome(consultation, ConsultationStatus(outcome), current_user, datetime.now(UTC))
     except NotMarkableError:
-        abort(409, "Only a past booking that is still scheduled can be marked.")
+        return _answer(
+            consultation, "Only a past booking that is still scheduled can be marked.", 409
+        )
     db.session.commit()
-    if request.htmx:
-        context = {"view": _view(), "consultation": consultation}
-        return _vary(make_response(render_template("dashboard/_row.html", **context)))
-    flash("The consultation is marked.", "success")
-    return redirect(url_for("dashboard.index"))
+    return _answer(consultation, "The consultation is marked.", 200, ok=True)
+
+
+@bp.post(
+    "/consultations/<int:consultation_id>"
+    "/<any(confirm, decline, cancel, 'request-reschedule'):action>"
+)
+@login_required
+def act(consultation_id: int, action: str) -> Response:
+    """Confirm, decline, cancel or ask to reschedule the booking in Cal.com. Declining,
+    cancelling and asking to reschedule email the patient a reason: the first post answers
+    the confirmation step with the reason as the patient will read it, and the action is
+    sent when the form says ``confirmed``."""
+    consultation = _consultation(consultation_id)
+    return _act_in_cal_com(
+        consultation,
+        BookingAction(action),
+        reason=request.form.get("reason"),
+        confirmed=request.form.get("confirmed") == "yes",
+    )
+
+
+@bp.get("/consultations/<int:consultation_id>/row")
+@login_required
+def row(consultation_id: int) -> Response:
+    """The booking's row as it is (what "Go back" from a confirmation step shows); a page
+    without htmx goes to the dashboard."""
+    consultation = _consultation(consultation_id)
+    if not request.htmx:
+        return redirect(url_for("dashboard.index"))
+    return _row(consultation)
 
 
 @bp.context_processor
 def _row_helpers() -> dict[str, Any]:
     return {
-        "is_markable": is_markable,
-        "outcomes": OUTCOMES,
         "questionnaire_url": lambda patient: url_for(
             "questionnaire.fill", token=questionnaire_token(patient), _external=True
         ),
     }
+
+
+@bp.app_context_processor
+def _booking_helpers() -> dict[str, Any]:
+    """What the buttons on a booking need, on the dashboard and on the patient page."""
+    return {"booking_controls": booking_controls, "max_reason_length": MAX_REASON_LENGTH}
+
+
+def _consultation(consultation_id: int) -> Consultation:
+    return db.get_or_404(
+        Consultation, consultation_id, description="There is no such consultation."
+    )
+
+
+def _act_in_cal_com(
+    consultation: Consultation,
+    action: BookingAction,
+    reason: str | None = None,
+    *,
+    confirmed: bool,
+) -> Response:
+    """Carry out ``action`` in Cal.com and answer with what happened (``_answer``), or with
+    the confirmation step while an action that emails the patient is not ``confirmed``.
+
+    The request's transaction ends before Cal.com is asked, so that no lock is held while
+    it answers (SQLite locks the database for a whole transaction); what Cal.com's booking
+    shows afterwards is applied and audited in a second one.
+    """
+    if not cal_actions_on():
+        return _answer(consultation, NO_API_KEY, 409)
+    try:
+        plan = plan_action(consultation, action, reason, datetime.now(UTC))
+    except NotSentError as stop:
+        return _answer(consultation, str(stop), stop.status, ok=stop.status == 200)
+    step = confirmation(plan)
+    if step is not None and not confirmed:
+        return _confirmation_step(consultation, step)
+    db.session.commit()
+    config = current_app.config
+    with CalApi(config["CAL_API_URL"], config["CAL_API_KEY"], policy=ACTION) as api:
+        answer = ask_cal_com(plan, api)
+    result = apply_answer(plan, answer, current_user, datetime.now(UTC))
+    db.session.commit()
+    response = _answer(consultation, result.message, result.status, ok=result.ok)
+    if result.retry_after is not None:
+        response.headers["Retry-After"] = str(result.retry_after)
+    return response
+
+
+def _answer(consultation: Consultation, message: str, status: int, *, ok: bool = False) -> Response:
+    """What an action on a booking answers: htmx gets the row with ``message`` (``ok``:
+    the booking is as the consultant asked), a plain form a redirect to the page it came
+    from with ``message`` flashed."""
+    if request.htmx:
+        return _row(consultation, status, message=message, message_ok=ok)
+    flash(message, "success" if ok else "warning")
+    return redirect(_page_of(consultation))
+
+
+def _row(consultation: Consultation, status: int = 200, **context: Any) -> Response:
+    """The booking's dashboard row alone, with ``context`` (a message, a confirmation step)."""
+    response = make_response(
+        render_template("dashboard/_row.html", view=_view(), consultation=consultation, **context),
+        status,
+    )
+    response.headers[ROW_HEADER] = str(consultation.id)
+    return _vary(response)
+
+
+def _confirmation_step(consultation: Consultation, asking: Confirmation) -> Response:
+    """The step that shows the consultant what Cal.com will send the patient: in the row
+    for htmx, else a page of its own."""
+    if request.htmx:
+        return _row(consultation, asking=asking)
+    return _vary(
+        make_response(
+            render_template(
+                "dashboard/confirm_action.html",
+                consultation=consultation,
+                asking=asking,
+                back=_page_of(consultation),
+                shown_on=request.form.get("shown_on"),
+            )
+        )
+    )
+
+
+def _page_of(consultation: Consultation) -> str:
+    """Where a plain form about the booking came from: its patient's page or the dashboard."""
+    if request.form.get("shown_on") == "patient":
+        return url_for(
+            "patients.show",
+            patient_id=consultation.patient_profile_id,
+            _anchor=f"consultation-{consultation.id}",
+        )
+    return url_for("dashboard.index")
 
 
 def _view() -> DashboardView:
