@@ -20,11 +20,11 @@ with a questionnaire submission; mixed statuses, start times over the past year 
 three months, fourteen countries and their languages, six consultants, about 2% flagged as
 possible duplicates), then a consultant logs in through the real form and a Flask test
 client times, ``--repeat`` times after two warm-up runs: the first page, a name and a phone
-search, a deep page, the idle poll (204) and a poll right after one booking changed (200).
-The deep page is page 50 of Past
-and, as at 1,000 patients page 50 is past the end and renders no row, also the deepest full
-page up to 50 (page 23 at 1,000 patients), which compares the same work at each size. Times
-are the whole request through Flask (routing, session, queries, templates), in milliseconds.
+search, a deep page, the idle poll (204), a poll right after one booking changed (200) and
+``/insights`` for its default twelve weeks (every chart). The deep page is page 50 of
+Past and, as at 1,000 patients page 50 is past the end and renders no row, also the deepest
+full page up to 50 (page 23 at 1,000 patients), which compares the same work at each size.
+Times are the whole request through Flask (routing, session, queries, templates), in ms.
 ``queries`` is the number of SQL statements one request sends (transaction control such as
 SQLite's ``BEGIN IMMEDIATE`` not counted); it stays the same whatever the number of rows, as
 nothing is loaded per row. ``--explain`` also prints the plan of every statement each
@@ -323,6 +323,7 @@ def measure_dashboard(
     ]
     idle_url = poller_url(first_page().get_data(as_text=True))
     pages.append(("idle poll (204)", get(idle_url, HTMX, 204)))
+    pages.append(("insights, default 12 weeks (full HTML)", get("/insights", None, 200)))
 
     measurements = []
     for name, request in pages:
