@@ -122,6 +122,17 @@ class Chart:
         """Whether there is nothing to draw: every number zero or none."""
         return not any(value for row in self.rows for value in row.values)
 
+    def csv_rows(self) -> list[list[str]]:
+        """The table as CSV: the header with each column's unit, a row per week (or name)
+        keyed as the CSV keys it, and the total row."""
+        return [
+            [self.heading, *(column.header for column in self.columns)],
+            *(
+                [row.key, *(c.written(v) for c, v in zip(self.columns, row.values, strict=True))]
+                for row in (*self.rows, self.total)
+            ),
+        ]
+
 
 @dataclass(frozen=True)
 class Scope:

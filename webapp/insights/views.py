@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import login_required
 
 from webapp.dashboard.queries import filter_choices, read_filters
-from webapp.insights.charts import CHARTS, Chart, Scope
+from webapp.insights.charts import CHARTS, Scope
 from webapp.insights.period import DEFAULT_WEEKS, WEEK, Period, chosen_period, monday_of
 from webapp.pages.csv import csv_response
 from webapp.pages.filters import zone
@@ -47,20 +47,8 @@ def download(slug: str) -> Response:
     if build is None:
         abort(404, "There is no such chart.")
     scope, _ = _scope()
-    chart = build(scope)
     period = f"{scope.period.first.isoformat()}-to-{scope.period.last.isoformat()}"
-    return csv_response(f"insights-{slug}-{period}.csv", _table(chart))
-
-
-def _table(chart: Chart) -> list[list[str]]:
-    rows = [*chart.rows, chart.total]
-    return [
-        [chart.heading, *(column.header for column in chart.columns)],
-        *(
-            [row.key, *(c.written(v) for c, v in zip(chart.columns, row.values, strict=True))]
-            for row in rows
-        ),
-    ]
+    return csv_response(f"insights-{slug}-{period}.csv", build(scope).csv_rows())
 
 
 def _scope() -> tuple[Scope, str | None]:
