@@ -343,9 +343,9 @@ def test_questionnaire_answered_before_after_or_not_and_the_median_time(app, con
     )
     assert week["Bookings"] == "6"
     assert week["Share answered before (%)"] == "66.7"
-    # 0, 2, 10, 30 and 120 hours: the middle one.
-    assert week["Median time to answer (hours)"] == "10.0"
-    assert total["Median time to answer (hours)"] == "10.0"
+    # 0, 2, 10, 30 and 120 hours: the middle one, over all the weeks.
+    assert total["Median time to answer, all weeks (hours)"] == "10.0"
+    assert week["Median time to answer, all weeks (hours)"] == ""
 
 
 def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(app, consultant_client):
@@ -358,7 +358,17 @@ def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(app, consulta
 
     _, total = table(consultant_client, "questionnaire")
 
-    assert total["Median time to answer (hours)"] == "4.0"
+    assert total["Median time to answer, all weeks (hours)"] == "4.0"
+
+
+def test_without_answers_there_is_no_median(app, consultant_client):
+    with app.app_context():
+        add_booking(datetime.now(UTC) - timedelta(days=4))  # never answered
+
+    _, total = table(consultant_client, "questionnaire")
+
+    assert total["Not (yet) answered"] == "1"
+    assert total["Median time to answer, all weeks (hours)"] == ""
 
 
 def test_lead_times_fall_in_their_ranges(app, consultant_client):

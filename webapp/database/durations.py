@@ -31,8 +31,10 @@ def _operands(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> tup
 
 @compiles(seconds_between, "postgresql")
 def _postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14, which costs a
+    # query comparing it for every row some twice the time.
     later, earlier = _operands(element, compiler, **kw)
-    return f"EXTRACT(EPOCH FROM ({later}) - ({earlier}))"
+    return f"date_part('epoch', ({later}) - ({earlier}))"
 
 
 @compiles(seconds_between, "sqlite")

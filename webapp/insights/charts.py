@@ -353,111 +353,97 @@ COMPLETION = {
 
 def questionnaire_completion(scope: Scope) -> Chart:
     """Per week, how many of the bookings not called off had their questionnaire answered
-    before the consultation, after it or not at all, and the median time from booking to
-    answering, that week's and the whole period's: one statement.
-
-    The medians are the middle answer's time (the mean of the middle two) in each week's
-    order and in the whole period's, marked by window functions both databases have; each
-    week sums the period's middle answers it holds, and those sums make the period's."""
+    before the consultation, after it or not at all; and over all the weeks, the median
+    time from booking to answering (the middle answer's, or the mean of the middle two):
+    one statement."""
     answered = _answered(scope)
-    waited = seconds_between(answered.c.answered_at, answered.c.booked_at)
-    unanswered = answered.c.answered_at.is_(None)
-    # Answered before booking (a returning patient, or the form sent a moment before
-    # Cal.com's delivery arrived) counts as answered at once.
-    hours = case((unanswered, None), (waited < 0, 0.0), else_=waited / HOUR)
-    state = case(
-        (unanswered, "missing"),
-        (answered.c.answered_at < answered.c.start_time, "before"),
-        else_="after",
+    answers = select(func.count(answered.c.hours)).scalar_subquery()
+    middle = (
+        select(answered.c.hours)
+        .where(answered.c.hours.is_not(None))
+        .order_by(answered.c.hours)
+        .limit(2 - answers % 2)
+        .offset((answers - 1) // 2)
+        .subquery()
     )
-    ranked = select(
-        answered.c.week,
-        state.label("state"),
-        hours.label("hours"),
-        func.row_number()
-        .over(partition_by=[answered.c.week, unanswered], order_by=hours)
-        .label("in_week"),
-        func.count(hours).over(partition_by=answered.c.week).label("answered_in_week"),
-        func.row_number().over(partition_by=unanswered, order_by=hours).label("in_period"),
-        func.count(hours).over().label("answered_in_period"),
-    ).subquery()
-    weekly_middle = and_(
-        ranked.c.hours.is_not(None), _middle(ranked.c.in_week, ranked.c.answered_in_week)
-    )
-    period_middle = and_(
-        ranked.c.hours.is_not(None), _middle(ranked.c.in_period, ranked.c.answered_in_period)
-    )
-    rows = db.session.execute(
-        select(
-            ranked.c.week,
-            *(func.count().filter(ranked.c.state == key) for key in COMPLETION),
-            func.avg(ranked.c.hours).filter(weekly_middle),
-            func.sum(ranked.c.hours).filter(period_middle),
-            func.count().filter(period_middle),
-        ).group_by(ranked.c.week)
-    ).all()
     counts: dict[int, Counter[str]] = defaultdict(Counter)
-    medians: dict[int, float | None] = {}
-    middle_hours, middles = 0.0, 0
-    for week, before, after, missing, median, week_middle_hours, week_middles in rows:
+    median: float | None = None
+    for week, before, after, missing, middle_hours in db.session.execute(
+        select(
+            answered.c.week,
+            *(func.count().filter(answered.c.state == key) for key in COMPLETION),
+            select(func.avg(middle.c.hours)).scalar_subquery(),
+        ).group_by(answered.c.week)
+    ):
         counts[week] = Counter(before=before, after=after, missing=missing)
-        medians[week] = _number(median)
-        middle_hours += _number(week_middle_hours) or 0.0
-        middles += week_middles
-    overall = middle_hours / middles if middles else None
+        median = _number(middle_hours)
 
-    def values(counted: Counter[str], median: float | None) -> tuple[float | None, ...]:
+    def values(counted: Counter[str], hours: float | None = None) -> tuple[float | None, ...]:
         return (
             *(counted[key] for key in COMPLETION),
             counted.total(),
             _percent(counted["before"], counted.total()),
-            median,
+            hours,
         )
 
     return Chart(
         title="Questionnaires answered before the consultation, per week",
         kind="stacked",
         description="Bookings not cancelled or rejected, by when the patient first sent the "
-        "questionnaire. The median time runs from booking to answering; answers sent "
-        "before the booking reached us count as at once.",
+        "questionnaire. The median time runs from booking to answering, over all the weeks; "
+        "answers sent before the booking reached us count as at once.",
         heading="Week of",
         columns=(
             *COMPLETION.values(),
             Column("Bookings"),
             Column("Share answered before", format="percent"),
-            Column("Median time to answer", format="hours"),
+            Column("Median time to answer, all weeks", format="hours"),
         ),
-        rows=scope.week_rows(lambda week: values(counts[week], medians.get(week))),
-        total=Row("All weeks", "total", values(sum(counts.values(), Counter()), overall)),
+        rows=scope.week_rows(lambda week: values(counts[week])),
+        total=Row("All weeks", "total", values(sum(counts.values(), Counter()), median)),
     )
 
 
 def _answered(scope: Scope) -> CTE:
-    """The bookings not called off: each one's week, start, when it was booked and when
-    its patient first sent the questionnaire (NULL when they never did). Materialized, so
-    that each booking's first answer is looked up once however often the query reads it."""
+    """The bookings not called off: each one's week, whether its patient first sent the
+    questionnaire before the consultation, after it or not at all (``COMPLETION``), and
+    how many hours after booking (NULL when not at all). Answered before booking (a
+    returning patient, or the form sent a moment before Cal.com's delivery arrived) counts
+    as answered at once.
+
+    Both steps are materialized: the first answer is looked up once a booking, and the hours
+    worked out once, however often the query reads them (a database would otherwise repeat
+    the expression for every place that names it)."""
     first_answer = (
         select(func.min(QuestionnaireSubmission.submitted_at))
         .where(QuestionnaireSubmission.patient_profile_id == Consultation.patient_profile_id)
         .scalar_subquery()
     )
-    return (
+    first = (
         select(
             scope.week().label("week"),
             Consultation.start_time,
-            Consultation.created_at.label("booked_at"),
+            Consultation.created_at,
             first_answer.label("answered_at"),
         )
         .where(scope.bookings(), Consultation.status.not_in(CALLED_OFF))
+        .cte("first_answers")
+        .prefix_with("MATERIALIZED")
+    )
+    waited = seconds_between(first.c.answered_at, first.c.created_at)
+    return (
+        select(
+            first.c.week,
+            case(
+                (first.c.answered_at.is_(None), "missing"),
+                (first.c.answered_at < first.c.start_time, "before"),
+                else_="after",
+            ).label("state"),
+            case((waited < 0, 0.0), else_=waited / HOUR).label("hours"),
+        )
         .cte("answered")
         .prefix_with("MATERIALIZED")
     )
-
-
-def _middle(place: ColumnElement[int], count: ColumnElement[int]) -> ColumnElement[bool]:
-    """Whether the row at ``place`` (from 1) of ``count`` is the middle one, or one of the
-    middle two."""
-    return place.between((count + 1) // 2, (count + 2) // 2)
 
 
 # --- How far ahead patients book ----------------------------------------------------------
