@@ -260,6 +260,8 @@ def test_the_page_shows_the_same_numbers_as_the_csv(app, consultant_client):
         for cell, (header, value) in zip(shown, written, strict=True):
             if not header.endswith(("(%)", "(hours)")):  # counts; the page rounds the others
                 assert int(cell.replace(",", "")) == int(value), (slug, header)
+        if slug == "rates":  # the sentence above the chart says the totals' rates
+            assert f"a no-show rate of {shown[0]} and a cancellation rate of {shown[1]}." in page
 
 
 # --- What each chart counts --------------------------------------------------------------------
@@ -346,6 +348,10 @@ def test_questionnaire_answered_before_after_or_not_and_the_median_time(app, con
     # 0, 2, 10, 30 and 120 hours: the middle one, over all the weeks.
     assert total["Median time to answer, all weeks (hours)"] == "10.0"
     assert week["Median time to answer, all weeks (hours)"] == ""
+    assert (
+        "Over these weeks: 67% answered before the consultation; the median time from "
+        "booking to answering was 10 h." in page_text(consultant_client, "/insights")
+    )
 
 
 def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(app, consultant_client):

@@ -112,6 +112,8 @@ class Chart:
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     total: Row
+    # The answer in a sentence, from the total row's numbers, for the charts that have one.
+    summary: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("stacked", "lines", "bars"):
@@ -246,22 +248,26 @@ def no_show_and_cancellation_rates(scope: Scope) -> Chart:
             total,
         )
 
+    columns = (
+        Column("No-show rate", "#D55E00", "percent"),
+        Column("Cancellation rate", "#CC79A7", "percent"),
+        Column("No-shows"),
+        Column("Marked completed or no-show"),
+        Column("Cancelled or rejected"),
+        Column("Bookings"),
+    )
+    total = values(sum(counts.values(), Counter()))
     return Chart(
         title="No-show rate and cancellation rate per week",
         kind="lines",
         description="No-show rate: no-shows among the consultations marked completed or "
         "no-show. Cancellation rate: bookings cancelled or rejected among all bookings.",
         heading="Week of",
-        columns=(
-            Column("No-show rate", "#D55E00", "percent"),
-            Column("Cancellation rate", "#CC79A7", "percent"),
-            Column("No-shows"),
-            Column("Marked completed or no-show"),
-            Column("Cancelled or rejected"),
-            Column("Bookings"),
-        ),
+        columns=columns,
         rows=scope.week_rows(lambda week: values(counts[week])),
-        total=Row("All weeks", "total", values(sum(counts.values(), Counter()))),
+        total=Row("All weeks", "total", total),
+        summary=f"Over these weeks: a no-show rate of {columns[0].shown(total[0])} and a "
+        f"cancellation rate of {columns[1].shown(total[1])}.",
     )
 
 
@@ -386,6 +392,13 @@ def questionnaire_completion(scope: Scope) -> Chart:
             hours,
         )
 
+    columns = (
+        *COMPLETION.values(),
+        Column("Bookings"),
+        Column("Share answered before", format="percent"),
+        Column("Median time to answer, all weeks", format="hours"),
+    )
+    total = values(sum(counts.values(), Counter()), median)
     return Chart(
         title="Questionnaires answered before the consultation, per week",
         kind="stacked",
@@ -393,14 +406,12 @@ def questionnaire_completion(scope: Scope) -> Chart:
         "questionnaire. The median time runs from booking to answering, over all the weeks; "
         "answers sent before the booking reached us count as at once.",
         heading="Week of",
-        columns=(
-            *COMPLETION.values(),
-            Column("Bookings"),
-            Column("Share answered before", format="percent"),
-            Column("Median time to answer, all weeks", format="hours"),
-        ),
+        columns=columns,
         rows=scope.week_rows(lambda week: values(counts[week])),
-        total=Row("All weeks", "total", values(sum(counts.values(), Counter()), median)),
+        total=Row("All weeks", "total", total),
+        summary=f"Over these weeks: {columns[-2].shown(total[-2])} answered before the "
+        f"consultation; the median time from booking to answering was "
+        f"{columns[-1].shown(total[-1])}.",
     )
 
 
