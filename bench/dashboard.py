@@ -14,15 +14,17 @@ checkpointed, so that writing the load out does not slow the requests being time
 SQLite is left as a deployment leaves it.
 
 Each backend is seeded, once per size given to ``--patients`` (default 1,000 and 100,000,
-each in a database of its own), with that many patients (a user, a patient profile and one
-consultation each: mixed statuses, start times over the past year and the next three months,
-nine countries, six consultants, about 2% flagged as possible duplicates), then a consultant
-logs in through the real form and a Flask test client times, ``--repeat`` times after two
-warm-up runs: the first page, a name and a phone search, a deep page, the idle poll (204)
-and a poll right after one booking changed (200). The deep page is page 50 of Past and, as
-at 1,000 patients page 50 is past the end and renders no row, also the deepest full page up
-to 50 (page 23 at 1,000 patients), which compares the same work at each size. Times are the
-whole request through Flask (routing, session, queries, templates), in milliseconds.
+each in a database of its own), with that many patients as ``flask dev seed`` makes them
+(``webapp.demo.bookings``: a user, a patient profile and one consultation each, seven in ten
+with a questionnaire submission; mixed statuses, start times over the past year and the next
+three months, fourteen countries and their languages, six consultants, about 2% flagged as
+possible duplicates), then a consultant logs in through the real form and a Flask test
+client times, ``--repeat`` times after two warm-up runs: the first page, a name and a phone
+search, a deep page, the idle poll (204), a poll right after one booking changed (200) and
+``/insights`` for its default twelve weeks (every chart). The deep page is page 50 of
+Past and, as at 1,000 patients page 50 is past the end and renders no row, also the deepest
+full page up to 50 (page 23 at 1,000 patients), which compares the same work at each size.
+Times are the whole request through Flask (routing, session, queries, templates), in ms.
 ``queries`` is the number of SQL statements one request sends (transaction control such as
 SQLite's ``BEGIN IMMEDIATE`` not counted); it stays the same whatever the number of rows, as
 nothing is loaded per row. ``--explain`` also prints the plan of every statement each
@@ -44,7 +46,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -54,20 +56,19 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.test import TestResponse
 
 from bench.serving import bench_app
 from webapp.config import database_url
 from webapp.dashboard.queries import PER_PAGE, tab_condition
-from webapp.dashboard.search import search_text_for
+from webapp.demo.bookings import add_bookings
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
     ConsultationStatus,
     PatientProfile,
-    User,
     utcnow,
 )
 
@@ -76,63 +77,11 @@ DEFAULT_PATIENTS = (1_000, 100_000)
 DEFAULT_REPEAT = 60
 DEEP_PAGE = 50
 WARM_UP = 2
-BATCH = 5_000
 HTMX = {"HX-Request": "true"}
 CONSULTANT_EMAIL = "bench@clinic.example"
 CONSULTANT_PASSWORD = "benchmark password 2026"  # noqa: S105 - a throwaway login
 SERVER_URL_VARIABLES = ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
 
-# fmt: off
-FIRST_NAMES = (
-    "Ahmet", "Mehmet", "Mustafa", "Ali", "Hasan", "Emre", "Burak", "Can", "Deniz", "Murat",
-    "Kemal", "Oguz", "Serkan", "Tolga", "Umut", "James", "Oliver", "Lucas", "Mateo", "Karim",
-    "Omar", "Yusuf", "Hamza", "Luca", "Marco", "Jonas", "Felix", "Pierre", "Hugo", "Ivan",
-    "Dmitri", "Nikos", "Andreas", "Rafael", "Diego", "Tom", "Daniel", "Samir", "Tariq", "Faisal",
-    "Khalid", "Ayse", "Elif", "Selin"
-)
-LAST_NAMES = (
-    "Yilmaz", "Kaya", "Demir", "Sahin", "Celik", "Yildiz", "Yildirim", "Ozturk", "Aydin",
-    "Ozdemir", "Arslan", "Dogan", "Kilic", "Aslan", "Cetin", "Kara", "Koc", "Kurt", "Ozkan",
-    "Simsek", "Smith", "Jones", "Brown", "Taylor", "Wilson", "Muller", "Schmidt", "Schneider",
-    "Fischer", "Weber", "Rossi", "Russo", "Bianchi", "Garcia", "Martinez", "Lopez", "Gonzalez",
-    "Dubois", "Moreau", "Laurent", "Petrov", "Ivanov", "Papadopoulos", "Haddad", "Khoury",
-    "Mansour", "Rahman", "Hussain", "Al-Farsi", "Nasser"
-)
-# fmt: on
-PLACES = (
-    ("Istanbul, Turkey", "Europe/Istanbul"),
-    ("London, United Kingdom", "Europe/London"),
-    ("Berlin, Germany", "Europe/Berlin"),
-    ("Paris, France", "Europe/Paris"),
-    ("Dubai, United Arab Emirates", "Asia/Dubai"),
-    ("Riyadh, Saudi Arabia", "Asia/Riyadh"),
-    ("New York, United States", "America/New_York"),
-    ("Toronto, Canada", "America/Toronto"),
-    ("Sydney, Australia", "Australia/Sydney"),
-    (None, None),
-)
-PAST_STATUSES = (
-    (ConsultationStatus.COMPLETED, 50),
-    (ConsultationStatus.NO_SHOW, 10),
-    (ConsultationStatus.CANCELLED, 15),
-    (ConsultationStatus.REJECTED, 3),
-    (ConsultationStatus.RESCHEDULED, 10),
-    (ConsultationStatus.SCHEDULED, 12),
-)
-FUTURE_STATUSES = (
-    (ConsultationStatus.SCHEDULED, 70),
-    (ConsultationStatus.PENDING, 10),
-    (ConsultationStatus.CANCELLED, 12),
-    (ConsultationStatus.RESCHEDULED, 8),
-)
-# The clinic's consultants, as Cal.com names the organizers of their bookings.
-CONSULTANTS = tuple(
-    (f"Dr. {first} {last}", f"{first}.{last}@clinic.example".lower())
-    for first, last in (
-        ("Selin", "Aydin"), ("Mert", "Kaya"), ("Elif", "Demir"),
-        ("Can", "Ozturk"), ("Deniz", "Arslan"), ("Emre", "Dogan"),
-    )
-)  # fmt: skip
 POLLER = re.compile(r'<div id="poller"[^>]*?\bhx-get="([^"]*)"')
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -291,25 +240,10 @@ def bench_backend(
 
 
 def seed(patients: int, rng: Random, now: datetime) -> Sample:
-    """Insert ``patients`` users, profiles and consultations in bulk; commits."""
-    for first in range(1, patients + 1, BATCH):
-        ids = range(first, min(first + BATCH, patients + 1))
-        users, profiles, consultations = [], [], []
-        for i in ids:
-            user, profile, consultation = _patient_rows(i, rng, now)
-            users.append(user)
-            profiles.append(profile)
-            consultations.append(consultation)
-        db.session.execute(insert(User), users)
-        db.session.execute(insert(PatientProfile), profiles)
-        db.session.execute(insert(Consultation), consultations)
-        db.session.commit()
+    """Insert ``patients`` made-up patients in bulk (``webapp.demo.bookings``); commits."""
+    add_bookings(patients, rng, now, days_back=365, days_ahead=90)
+    db.session.commit()
     if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as connection:
-            for table in ("users", "patient_profiles", "consultations"):
-                # Ids were given explicitly; later inserts must not collide with them.
-                sequence = f"pg_get_serial_sequence('{table}', 'id')"
-                connection.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))  # noqa: S608 - our table names
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
             # Write the load's dirty pages out now, not while requests are being timed.
@@ -331,76 +265,6 @@ def seed(patients: int, rng: Random, now: datetime) -> Sample:
         consultation_ids=db.session.scalar(select(func.count()).select_from(Consultation)) or 0,
         full_past_page=max(1, min(DEEP_PAGE, (past or 0) // PER_PAGE)),
     )
-
-
-def _patient_rows(
-    i: int, rng: Random, now: datetime
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    name = f"{first} {last}"
-    email = f"{first}.{last}.{i}@example.com".lower()
-    # Unique numbers (7919 is prime to 10**9); one patient in ten gave none.
-    phone = f"+905{(i * 7919) % 10**9:09d}" if rng.random() >= 0.1 else None
-    location, timezone = rng.choice(PLACES)
-    city, _, country = (location or "").partition(", ")
-    organizer_name, organizer_email = rng.choice(CONSULTANTS)
-    start = (now + timedelta(minutes=rng.randint(-365 * 24 * 60, 90 * 24 * 60))).replace(
-        second=0, microsecond=0
-    )
-    statuses = PAST_STATUSES if start < now else FUTURE_STATUSES
-    status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
-    created = min(start, now) - timedelta(days=rng.uniform(1, 60))
-    # Every change lies in the past, at least an hour ago, so a change made now is the newest;
-    # spread out, as real edits are (no pile of rows sharing one timestamp).
-    latest = min(created + timedelta(days=30), now - timedelta(hours=1))
-    updated = created + (latest - created) * rng.random()
-    user = {
-        "id": i,
-        "email": email,
-        "phone_number": phone,
-        "name": name,
-        "created_at": created,
-    }
-    profile = {
-        "id": i,
-        "user_id": i,
-        "name": name,
-        "email": email,
-        "phone": phone,
-        "location": location,
-        "city": city or None,
-        "country": country or None,
-        "timezone": timezone,
-        "search_text": search_text_for(name, email, phone, city, country),
-        "possible_duplicate_of_id": rng.randint(1, i - 1)
-        if i > 1 and rng.random() < 0.02
-        else None,
-        "questionnaire_completed_at": updated if rng.random() < 0.6 else None,
-        "created_at": created,
-        "updated_at": updated,
-    }
-    consultation = {
-        "id": i,
-        "patient_profile_id": i,
-        "cal_booking_uid": f"bench-{i:08d}",
-        "cal_booking_id": 1_000_000 + i,
-        "status": str(status),
-        "status_changed_at": updated,
-        "start_time": start,
-        "end_time": start + timedelta(minutes=30),
-        "title": f"Hair transplant consultation between Clinic and {name}",
-        "organizer_name": organizer_name,
-        "organizer_email": organizer_email,
-        "attendee_phone": phone,
-        "attendee_timezone": timezone,
-        "booking_answers": {"name": {"value": name}, "email": {"value": email}},
-        "cancellation_reason": "Patient asked to cancel"
-        if status == ConsultationStatus.CANCELLED
-        else None,
-        "created_at": created,
-        "updated_at": updated,
-    }
-    return user, profile, consultation
 
 
 def create_consultant_login() -> None:
@@ -459,6 +323,7 @@ def measure_dashboard(
     ]
     idle_url = poller_url(first_page().get_data(as_text=True))
     pages.append(("idle poll (204)", get(idle_url, HTMX, 204)))
+    pages.append(("insights, default 12 weeks (full HTML)", get("/insights", None, 200)))
 
     measurements = []
     for name, request in pages:

@@ -67,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.connection import views as connection_views
     from webapp.dashboard import views as dashboard_views
     from webapp.database import health
+    from webapp.insights import views as insights_views
     from webapp.pages import filters
     from webapp.patients import views as patient_views
     from webapp.questionnaire import language
@@ -85,6 +86,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         audit_views.bp,
         team_views.bp,
         account_views.bp,
+        insights_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -115,6 +115,9 @@ class PatientProfile(db.Model):
             postgresql_ops={"search_text": "gin_trgm_ops"},
             info={"dialect": "postgresql"},
         ).ddl_if(dialect="postgresql"),
+        # The insights group bookings by their patient's country: read off this index,
+        # without visiting the wide rows.
+        Index("ix_patient_profiles_id_country", "id", "country"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,6 +195,17 @@ class Consultation(db.Model):
         # The consultants the bookings name, each with the names Cal.com gave them: the
         # dashboard's consultant filter reads them off this index alone.
         Index("ix_consultations_organizer_email_name", "organizer_email", "organizer_name"),
+        # The insights count a period's bookings many ways: every column they read, so that
+        # each chart is an index-only scan of the period (make bench: docs/decisions.md).
+        Index(
+            "ix_consultations_insights",
+            "start_time",
+            "status",
+            "organizer_email",
+            "patient_profile_id",
+            "created_at",
+            "attendee_locale",
+        ),
         # One consultation per booking, or per seat holder of a seated booking.
         UniqueConstraint("cal_booking_uid", "seat_key", name="uq_consultations_booking_seat"),
     )
@@ -271,12 +285,19 @@ class QuestionnaireSubmission(db.Model):
     """
 
     __tablename__ = "questionnaire_submissions"
+    # A patient's submissions in order: their history, and when they first answered (the
+    # insights read that off the index alone).
+    __table_args__ = (
+        Index(
+            "ix_questionnaire_submissions_patient_profile_id_submitted_at",
+            "patient_profile_id",
+            "submitted_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # NULL while pending: the booking's patient is known only once Cal.com sends it.
-    patient_profile_id: Mapped[int | None] = mapped_column(
-        ForeignKey("patient_profiles.id"), index=True
-    )
+    patient_profile_id: Mapped[int | None] = mapped_column(ForeignKey("patient_profiles.id"))
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
     # The booking the patient came from, even before its webhook arrived.
     cal_booking_uid: Mapped[str | None] = mapped_column(String(100), index=True)

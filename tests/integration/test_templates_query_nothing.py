@@ -66,6 +66,7 @@ def test_no_page_sends_a_statement_while_its_template_renders(app, consultant_cl
         "/audit",
         "/account",
         "/account/two-factor",
+        "/insights",
         *(f"/patients/{patient_id}" for patient_id in patient_ids),
         *(f"/patients/{patient_id}/audit" for patient_id in patient_ids),
         f"/questionnaire/{FIXTURE_BOOKING_UID}",

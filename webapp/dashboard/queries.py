@@ -8,6 +8,7 @@ row); the idle poll is one range query on the ``consultations.updated_at`` index
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -171,6 +172,28 @@ def read_browser_time(raw: str | None) -> datetime | None:
     return when if EARLIEST_BROWSER_TIME <= when < LATEST_BROWSER_TIME else None
 
 
+def read_filters(args: Mapping[str, str]) -> Filters:
+    """The filters a query string (``args``) asks for; a value we do not know is no filter."""
+    questionnaire = args.get("questionnaire")
+    return Filters(
+        questionnaire=questionnaire if questionnaire in QUESTIONNAIRE_STATES else None,
+        country=(args.get("country") or "")[:100] or None,
+        consultant=(args.get("consultant") or "")[:320] or None,
+        start=_browser_day(args.get("from")),
+        end=_browser_day(args.get("to")),
+    )
+
+
+def _browser_day(raw: str | None) -> date | None:
+    """A day a filter form sent; ``None`` unless ISO and within the years we accept from a
+    browser (a day such as 9999-12-31 would overflow in the zone arithmetic)."""
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return day if EARLIEST_BROWSER_TIME.date() <= day < LATEST_BROWSER_TIME.date() else None
+
+
 def tab_condition(tab: str, now: datetime, timezone: ZoneInfo) -> ColumnElement[bool]:
     """The consultations a tab lists."""
     if tab == "today":
@@ -261,14 +284,15 @@ def booking_conditions(filters: Filters, timezone: ZoneInfo) -> list[ColumnEleme
     if filters.consultant:
         conditions.append(Consultation.organizer_email == filters.consultant)
     if filters.start:
-        conditions.append(Consultation.start_time >= _local_midnight(filters.start, timezone))
+        conditions.append(Consultation.start_time >= local_midnight(filters.start, timezone))
     if filters.end:
-        end = _local_midnight(filters.end + timedelta(days=1), timezone)
+        end = local_midnight(filters.end + timedelta(days=1), timezone)
         conditions.append(Consultation.start_time < end)
     return conditions
 
 
-def _local_midnight(day: date, timezone: ZoneInfo) -> datetime:
+def local_midnight(day: date, timezone: ZoneInfo) -> datetime:
+    """The first moment of ``day`` in ``timezone``, in UTC."""
     return datetime.combine(day, time(), tzinfo=timezone).astimezone(UTC)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -37,20 +37,18 @@ from webapp.dashboard.controls import booking_controls, cal_actions_on
 from webapp.dashboard.counts import tab_counts
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
-    EARLIEST_BROWSER_TIME,
-    LATEST_BROWSER_TIME,
     MAX_PAGE,
     QUESTIONNAIRE_STATES,
     TABS,
     ChangeCursor,
     DashboardView,
-    Filters,
     change_cursor,
     changed_consultations,
     consultations_page,
     filter_choices,
     patients_page,
     read_browser_time,
+    read_filters,
     review_pairs,
 )
 from webapp.extensions import db
@@ -298,30 +296,8 @@ def _view() -> DashboardView:
         page=min(max(page, 1), MAX_PAGE),
         now=datetime.now(UTC),
         timezone=timezone,  # type: ignore[arg-type]
-        filters=_filters(),
+        filters=read_filters(request.args),
     )
-
-
-def _filters() -> Filters:
-    """The filters the query string asks for; a value we do not know is no filter."""
-    questionnaire = request.args.get("questionnaire")
-    return Filters(
-        questionnaire=questionnaire if questionnaire in QUESTIONNAIRE_STATES else None,
-        country=(request.args.get("country") or "")[:100] or None,
-        consultant=(request.args.get("consultant") or "")[:320] or None,
-        start=_day(request.args.get("from")),
-        end=_day(request.args.get("to")),
-    )
-
-
-def _day(raw: str | None) -> date | None:
-    """A day the filter form sent; ``None`` unless ISO and within the years we accept from a
-    browser (a day such as 9999-12-31 would overflow in the zone arithmetic)."""
-    try:
-        day = date.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return day if EARLIEST_BROWSER_TIME.date() <= day < LATEST_BROWSER_TIME.date() else None
 
 
 def _opened_at() -> datetime:
