@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -118,6 +119,9 @@ class PatientProfile(db.Model):
         # The insights group bookings by their patient's country: read off this index,
         # without visiting the wide rows.
         Index("ix_patient_profiles_id_country", "id", "country"),
+        # The dashboard's stage filter and counts: a stage is an equality, "expired" a
+        # range of ``quote_valid_until`` under quote_sent and quote_viewed.
+        Index("ix_patient_profiles_stage_valid_until", "stage", "quote_valid_until", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,6 +155,13 @@ class PatientProfile(db.Model):
     # ``consultations`` (``webapp.dashboard.search``), whatever writes them; the app never
     # sets it. The dashboard's search lists the patients it finds in this order.
     latest_booking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the patient stands after their consultation (``PatientStage``), kept by
+    # ``webapp.treatment.stage`` alone from the facts (consultations, assessments, quotes,
+    # answers, deposits); NULL before any. While a quote waits for an answer, the day it is
+    # valid until stands beside it, so that "expired" is a range on the stage's index.
+    stage: Mapped[str | None] = mapped_column(String(20))
+    stage_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    quote_valid_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -593,3 +604,215 @@ class ConsultantInvite(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Who joined (or came back) through it.
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))
+
+
+class PatientStage(enum.StrEnum):
+    """Where a patient stands after the consultation, furthest last; stored as these
+    strings. ``expired`` is never stored: it is a waiting quote whose day has passed."""
+
+    CONSULTED = "consulted"
+    ASSESSED = "assessed"
+    QUOTE_SENT = "quote_sent"
+    QUOTE_VIEWED = "quote_viewed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    DEPOSIT_RECEIVED = "deposit_received"
+    SURGERY_SCHEDULED = "surgery_scheduled"
+
+
+class Assessment(db.Model):
+    """A consultant's assessment of a patient's hair loss after a consultation.
+
+    Never edited in place: an edit is a new row that ``replaces`` the earlier one, which
+    stays (as notes do). Graft counts are a range; the pattern, donor area, technique and
+    suitability are the keys of ``webapp.treatment.assessment``'s choices.
+    """
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
+    # A Norwood-Hamilton or Ludwig grade, or "not_assessed".
+    pattern: Mapped[str] = mapped_column(String(20))
+    donor_quality: Mapped[str] = mapped_column(String(20))
+    # Follicular units per cm2, when measured.
+    donor_density: Mapped[int | None] = mapped_column(Integer)
+    grafts_min: Mapped[int | None] = mapped_column(Integer)
+    grafts_max: Mapped[int | None] = mapped_column(Integer)
+    technique: Mapped[str] = mapped_column(String(20))
+    suitability: Mapped[str] = mapped_column(String(30))
+    # Why the patient is not suitable (required then).
+    unsuitable_reason: Mapped[str | None] = mapped_column(Text)
+    recommendations: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    consultant: Mapped[Consultant] = relationship()
+
+
+class Quote(db.Model):
+    """One version of a quote for a patient's treatment.
+
+    Versions of one quote share its ``quote_number`` (``Q-2026-000123``), numbered from 1;
+    a later version ``replaces`` the one before. A version once sent is never changed.
+    Money is in the currency's smallest unit (cents), never a float. The texts (inclusions,
+    terms...) are copied from the clinic's settings in the patient's ``language`` when the
+    quote is made, so later changes to the settings leave it as the patient saw it.
+    ``link_key`` is random, shared by every version and part of the patient's signed link:
+    replacing it (on erasure) makes every link to the quote useless.
+    """
+
+    __tablename__ = "quotes"
+    __table_args__ = (
+        UniqueConstraint("quote_number", "version", name="uq_quotes_number_version"),
+        Index("ix_quotes_patient_profile_id_created_at", "patient_profile_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_number: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id"), unique=True)
+    link_key: Mapped[str] = mapped_column(String(32))
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    # ISO 4217, e.g. EUR; every amount of the quote is in it.
+    currency: Mapped[str] = mapped_column(String(3))
+    # The language the patient reads it in (en, de, es, tr, ar).
+    language: Mapped[str] = mapped_column(String(5))
+    valid_until: Mapped[date] = mapped_column(Date)
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    inclusions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    exclusions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the consultant sent it (it is a draft until then, and only then may change).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the patient first opened this version's page.
+    viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    patient: Mapped[PatientProfile] = relationship()
+    consultant: Mapped[Consultant] = relationship()
+    lines: Mapped[list[QuoteLine]] = relationship(
+        back_populates="quote", order_by="QuoteLine.position", cascade="all, delete-orphan"
+    )
+    responses: Mapped[list[QuoteResponse]] = relationship(
+        back_populates="quote", order_by="QuoteResponse.created_at"
+    )
+
+    @property
+    def total_minor(self) -> int:
+        """The sum of the lines' prices, in the currency's smallest unit."""
+        return sum(line.price_minor for line in self.lines)
+
+
+class QuoteLine(db.Model):
+    """One line of a quote: what is done (the procedure), how many grafts, at what price."""
+
+    __tablename__ = "quote_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(String(300))
+    grafts: Mapped[int | None] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    quote: Mapped[Quote] = relationship(back_populates="lines")
+
+
+class QuoteResponseKind(enum.StrEnum):
+    """What a patient answered on their quote's page."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    QUESTION = "question"
+
+
+class QuoteResponse(db.Model):
+    """A patient's answer on a quote's page: an acceptance (the name they typed, the terms
+    ticked), a decline with an optional reason, or a question. ``quote_version`` is the
+    version they saw; the row points at that version."""
+
+    __tablename__ = "quote_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    quote_version: Mapped[int] = mapped_column(Integer)
+    typed_name: Mapped[str | None] = mapped_column(String(200))
+    terms_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The decline's reason or the question.
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    quote: Mapped[Quote] = relationship(back_populates="responses")
+
+
+class DepositPayment(db.Model):
+    """A deposit received for an accepted quote, as a consultant recorded it."""
+
+    __tablename__ = "deposit_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    received_on: Mapped[date] = mapped_column(Date)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SurgeryDate(db.Model):
+    """The day of surgery agreed for an accepted quote; a later row moves it."""
+
+    __tablename__ = "surgery_dates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    surgery_on: Mapped[date] = mapped_column(Date)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PatientStageChange(db.Model):
+    """A patient's stage history: the stage they reached, and when."""
+
+    __tablename__ = "patient_stages"
+    __table_args__ = (Index("ix_patient_stages_patient_profile_id_at", "patient_profile_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_profile_id: Mapped[int] = mapped_column(ForeignKey("patient_profiles.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClinicSettings(db.Model):
+    """What every quote of the clinic holds unless the consultant changes it: one row.
+
+    The texts are per language (``{"en": ..., "de": ...}``); a language without its own
+    falls back to English (``webapp.treatment.settings``).
+    """
+
+    __tablename__ = "clinic_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    # The procedure's price: a fixed part and a price per graft (smallest unit).
+    procedure_price_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    price_per_graft_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The deposit: a fixed amount, or a percent of the total when ``deposit_percent`` is set.
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    deposit_percent: Mapped[int | None] = mapped_column(Integer)
+    validity_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    balance_terms: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    inclusions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    exclusions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    terms: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))
