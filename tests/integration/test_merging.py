@@ -191,6 +191,9 @@ def test_a_merge_takes_the_chosen_fields_and_moves_every_row(app, consultant_cli
             "patient_notes.patient_profile_id",
             "webhook_events.patient_profile_id",
             "patient_photos.patient_profile_id",
+            "assessments.patient_profile_id",
+            "quotes.patient_profile_id",
+            "patient_stages.patient_profile_id",
         }  # every table that points at a patient, and never audit_events
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "patient.merged")

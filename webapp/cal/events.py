@@ -24,6 +24,7 @@ from webapp.models import Consultation, ConsultationStatus, PatientProfile
 from webapp.patients.contact import ContactDetails, contact_details
 from webapp.patients.matching import fill_missing_details, find_or_create_patient
 from webapp.questionnaire.submissions import attach_pending_answers
+from webapp.treatment.stage import refresh_stage
 
 # The status a trigger gives the booking it names.
 TRIGGER_STATUS = {
@@ -212,6 +213,8 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
         replaced.rescheduled_to = consultation
     db.session.add_all(created)
     db.session.flush()
+    if consultation in created and consultation.status == ConsultationStatus.COMPLETED:
+        refresh_stage(patient, at)
     attach_pending_answers(*created)
     return AppliedBooking(
         consultation, patient, patient_created, consultation_created=consultation in created
@@ -267,10 +270,13 @@ def change_status(
         ConsultationStatus(consultation.status), consultation.status_changed_at
     ):
         return False
+    held_before = consultation.status == ConsultationStatus.COMPLETED
     consultation.status = status
     consultation.status_changed_at = at
     if status in (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED) and reason:
         consultation.cancellation_reason = reason
+    if (held_before or status == ConsultationStatus.COMPLETED) and consultation.id is not None:
+        refresh_stage(consultation.patient, at)  # a new one: ``apply_booking`` does it
     return True
 
 
@@ -289,10 +295,13 @@ def apply_no_show(
         change_status(consultation, ConsultationStatus.NO_SHOW, at)
     elif consultation.status in MET_OR_MISSED_OR_BOOKED:
         ended = consultation.end_time is not None and consultation.end_time <= at
+        held_before = consultation.status == ConsultationStatus.COMPLETED
         consultation.status = (
             ConsultationStatus.COMPLETED if ended else ConsultationStatus.SCHEDULED
         )
         consultation.status_changed_at = at
+        if held_before or ended:
+            refresh_stage(consultation.patient, at)
 
 
 def _record_attendance(consultation: Consultation, email: str, marked: bool, at: datetime) -> bool:

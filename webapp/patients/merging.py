@@ -29,6 +29,7 @@ from webapp.models import (
     UTCDateTime,
     utcnow,
 )
+from webapp.treatment.stage import refresh_stage
 
 # The fields a consultant chooses between, in the order the form shows them. Each names
 # the profile columns that go together ("questionnaire" is the latest answers and all
@@ -146,6 +147,8 @@ def merge_patients(
     )
     db.session.add(merge)
     db.session.flush()
+    for patient in (survivor, merged):
+        refresh_stage(patient)
     trail.record(
         "patient.merged",
         consultant,
@@ -216,6 +219,8 @@ def undo_merge(merge: PatientMerge, consultant: Consultant) -> None:
     merge.undone_at = utcnow()
     merge.undone_by_id = consultant.id
     db.session.flush()
+    for patient_id in (merge.survivor_id, merge.merged_id):
+        refresh_stage(db.session.get(PatientProfile, patient_id))
     trail.record(
         "patient.merge_undone",
         consultant,
