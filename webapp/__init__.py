@@ -74,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.questionnaire import views as questionnaire_views
     from webapp.security import headers, storable
     from webapp.team import views as team_views
+    from webapp.treatment import views as treatment_views
 
     for blueprint in (
         webhook.bp,
@@ -87,6 +88,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         team_views.bp,
         account_views.bp,
         insights_views.bp,
+        treatment_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -33,6 +33,8 @@ from webapp.patients.summary import (
     web_link,
 )
 from webapp.questionnaire.history import patient_questionnaire
+from webapp.treatment.overview import patient_treatment
+from webapp.treatment.stage import clinic_today
 
 bp = Blueprint("patients", __name__)
 NO_SUCH_PATIENT = "There is no patient with this number."
@@ -62,6 +64,7 @@ def show(patient_id: int) -> str:
         notes=note_threads(patient),
         max_note_length=MAX_NOTE_LENGTH,
         deliveries=deliveries_for(patient),
+        treatment=patient_treatment(patient, clinic_today()),
     )
     if is_page_view():  # recorded before anyone sees the page, after all it reads
         trail.record("patient.viewed", current_user, patient)

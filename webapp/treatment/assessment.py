@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from webapp.audit.trail import record
 from webapp.dashboard.changes import consultations_changed
@@ -151,6 +152,7 @@ def assessment_versions(patient: PatientProfile) -> list[Assessment]:
         db.session.scalars(
             select(Assessment)
             .where(Assessment.patient_profile_id == patient.id)
+            .options(selectinload(Assessment.consultant))
             .order_by(Assessment.created_at.desc(), Assessment.id.desc())
         )
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 
-from flask import current_app
+from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
@@ -43,6 +43,12 @@ def _serializer() -> URLSafeSerializer:
 def quote_token(quote: Quote) -> str:
     """The signed token of the patient's link to ``quote`` (any version: all share it)."""
     return _serializer().dumps({"q": quote.quote_number, "k": quote.link_key})
+
+
+def quote_url(quote: Quote) -> str:
+    """The patient's link to ``quote``: ``/quote/<token>`` on the address the consultant
+    uses (the route is the patient page's, ``webapp.quote``)."""
+    return f"{request.url_root}quote/{quote_token(quote)}"
 
 
 def quote_of_token(token: str) -> Quote:

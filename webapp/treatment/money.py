@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
 CURRENCIES = ("EUR", "USD", "GBP", "TRY", "CHF")
+# No amount of ours comes near: ten billion in the currency's unit (cents: 10^12).
+MAX_AMOUNT = Decimal(10) ** 10
 
 
 class MoneyError(ValueError):
@@ -23,14 +25,14 @@ def is_known_currency(code: str) -> bool:
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """``amount`` in the currency's smallest unit (cents for EUR).
 
-    Raises ``MoneyError`` for a negative or non-finite amount, or one finer than the
-    currency's smallest unit (1.005 EUR).
+    Raises ``MoneyError`` for a negative, non-finite or absurd amount (over
+    ``MAX_AMOUNT``), or one finer than the currency's smallest unit (1.005 EUR).
     """
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
         raise MoneyError("not an amount") from None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
         raise MoneyError("not an amount")
     scaled = value.scaleb(get_currency_precision(currency))
     if scaled != scaled.to_integral_value():

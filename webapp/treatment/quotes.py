@@ -20,16 +20,18 @@ from webapp.extensions import db
 from webapp.models import (
     Assessment,
     Consultant,
+    DepositPayment,
     PatientProfile,
     PatientStage,
     Quote,
     QuoteLine,
+    SurgeryDate,
     utcnow,
 )
 from webapp.treatment.assessment import TECHNIQUES, current_assessment
 from webapp.treatment.links import new_link_key
 from webapp.treatment.money import percent_of
-from webapp.treatment.settings import clinic_settings, text_for
+from webapp.treatment.settings import TEXT_FIELDS, clinic_settings, text_for
 from webapp.treatment.stage import clinic_today, decision, refresh_stage
 
 QUOTE_NUMBER = re.compile(r"^Q-(\d{4})-(\d{6,})$")
@@ -97,7 +99,7 @@ def make_quote(
         language=language,
         valid_until=clinic_today(now) + timedelta(days=settings.validity_days),
         created_at=now,
-        **{field: text_for(settings, field, language) for field in _TEXTS},
+        **{field: text_for(settings, field, language) for field in TEXT_FIELDS},
     )
     set_lines(quote, suggested_lines(assessment))
     quote.deposit_minor = default_deposit(quote.total_minor)
@@ -106,9 +108,6 @@ def make_quote(
     record("quote.created", consultant, patient, {"quote_id": quote.id, "version": 1})
     refresh_stage(patient, now)
     return quote
-
-
-_TEXTS = ("inclusions", "exclusions", "balance_terms", "terms")
 
 
 def default_deposit(total_minor: int) -> int:
@@ -159,7 +158,7 @@ def new_version(quote: Quote, consultant: Consultant, now: datetime | None = Non
         deposit_minor=quote.deposit_minor,
         note=quote.note,
         created_at=now or utcnow(),
-        **{field: getattr(quote, field) for field in _TEXTS},
+        **{field: getattr(quote, field) for field in TEXT_FIELDS},
     )
     set_lines(copy, [LineDraft(x.description, x.grafts, x.price_minor) for x in quote.lines])
     db.session.add(copy)
@@ -218,3 +217,41 @@ def patient_quotes(patient: PatientProfile) -> list[Quote]:
             .order_by(Quote.created_at.desc(), Quote.id.desc())
         )
     )
+
+
+def record_deposit(
+    quote: Quote, amount_minor: int, received_on: date, consultant: Consultant
+) -> DepositPayment:
+    """Record a deposit received for an accepted quote; refreshes the stage and the open
+    dashboards and audits ``quote.deposit_recorded``. Raises ``QuoteLockedError`` unless
+    the patient accepted this version. Flushes; the caller commits."""
+    if not is_accepted(quote):
+        raise QuoteLockedError("a deposit is for an accepted quote")
+    deposit = DepositPayment(
+        quote_id=quote.id,
+        amount_minor=amount_minor,
+        currency=quote.currency,
+        received_on=received_on,
+        consultant_id=consultant.id,
+    )
+    db.session.add(deposit)
+    db.session.flush()
+    record("quote.deposit_recorded", consultant, quote.patient, {"quote_id": quote.id})
+    refresh_stage(quote.patient)
+    consultations_changed(quote.patient_profile_id)
+    return deposit
+
+
+def record_surgery_date(quote: Quote, surgery_on: date, consultant: Consultant) -> SurgeryDate:
+    """Record (or move) the surgery's day for an accepted quote; refreshes the stage and
+    the open dashboards and audits ``quote.surgery_scheduled``. Raises ``QuoteLockedError``
+    unless the patient accepted this version. Flushes; the caller commits."""
+    if not is_accepted(quote):
+        raise QuoteLockedError("a surgery date is for an accepted quote")
+    surgery = SurgeryDate(quote_id=quote.id, surgery_on=surgery_on, consultant_id=consultant.id)
+    db.session.add(surgery)
+    db.session.flush()
+    record("quote.surgery_scheduled", consultant, quote.patient, {"quote_id": quote.id})
+    refresh_stage(quote.patient)
+    consultations_changed(quote.patient_profile_id)
+    return surgery

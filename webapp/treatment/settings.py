@@ -6,11 +6,15 @@ written per patient language; a language without its own reads the English one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
+from webapp.audit.trail import record
 from webapp.extensions import db
-from webapp.models import ClinicSettings
-from webapp.questionnaire.language import DEFAULT_LANGUAGE
+from webapp.models import ClinicSettings, Consultant
+from webapp.questionnaire.language import DEFAULT_LANGUAGE, LANGUAGES
+from webapp.treatment.money import to_minor
 
 TEXT_FIELDS = ("inclusions", "exclusions", "balance_terms", "terms")
 
@@ -31,3 +35,30 @@ def text_for(settings: ClinicSettings, field: str, language: str) -> str:
     empty."""
     texts: dict[str, str] = getattr(settings, field) or {}
     return texts.get(language) or texts.get(DEFAULT_LANGUAGE) or ""
+
+
+def save_settings(settings: ClinicSettings, form: Any, consultant: Consultant) -> None:
+    """Store what the settings form (``forms.SettingsForm``, validated) holds and audit
+    ``settings.changed``. Flushes; the caller commits."""
+    currency = form.currency.data
+    settings.currency = currency
+    settings.procedure_price_minor = to_minor(form.procedure_price.data, currency)
+    settings.price_per_graft_minor = to_minor(form.price_per_graft.data, currency)
+    settings.deposit_minor = to_minor(form.deposit_amount.data, currency)
+    settings.deposit_percent = (
+        form.deposit_percent.data if form.deposit_kind.data == "percent" else None
+    )
+    settings.validity_days = form.validity_days.data
+    for field in TEXT_FIELDS:
+        setattr(
+            settings,
+            field,
+            {
+                language: text
+                for language in LANGUAGES
+                if (text := (getattr(form, f"texts_{language}")[field].data or "").strip())
+            },
+        )
+    settings.updated_by_id = consultant.id
+    db.session.flush()
+    record("settings.changed", consultant, None, {"settings_id": settings.id})
