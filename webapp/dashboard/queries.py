@@ -33,6 +33,7 @@ from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus, PatientProfile
 from webapp.pages.paging import Page
 from webapp.patients.merging import default_choices, differing_fields
+from webapp.treatment.stage import STAGES, clinic_today, stage_condition
 
 TABS = {
     "today": "Today",
@@ -63,19 +64,23 @@ SOONEST_FIRST = ("today", "upcoming")
 
 @dataclass(frozen=True)
 class Filters:
-    """What narrows a tab or a search: the questionnaire's state, the patient's country, the
-    booking's consultant (Cal.com's organizer, by email) and its days in the clinic's zone
-    (both ends included)."""
+    """What narrows a tab or a search: the questionnaire's state, the patient's country and
+    stage, the booking's consultant (Cal.com's organizer, by email) and its days in the
+    clinic's zone (both ends included)."""
 
     questionnaire: str | None = None
     country: str | None = None
     consultant: str | None = None
     start: date | None = None
     end: date | None = None
+    # The patient's stage after the consultation (``webapp.treatment.stage``).
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if self.questionnaire not in (None, *QUESTIONNAIRE_STATES):
             raise ValueError(f"unknown questionnaire state {self.questionnaire!r}")
+        if self.stage not in (None, *STAGES):
+            raise ValueError(f"unknown stage {self.stage!r}")
 
     @property
     def active(self) -> bool:
@@ -115,6 +120,7 @@ class DashboardView:
             "questionnaire": self.filters.questionnaire,
             "country": self.filters.country,
             "consultant": self.filters.consultant,
+            "stage": self.filters.stage,
             "from": self.filters.start.isoformat() if self.filters.start else None,
             "to": self.filters.end.isoformat() if self.filters.end else None,
             "page": self.page if self.page > 1 else None,
@@ -175,8 +181,10 @@ def read_browser_time(raw: str | None) -> datetime | None:
 def read_filters(args: Mapping[str, str]) -> Filters:
     """The filters a query string (``args``) asks for; a value we do not know is no filter."""
     questionnaire = args.get("questionnaire")
+    stage = args.get("stage")
     return Filters(
         questionnaire=questionnaire if questionnaire in QUESTIONNAIRE_STATES else None,
+        stage=stage if stage in STAGES else None,
         country=(args.get("country") or "")[:100] or None,
         consultant=(args.get("consultant") or "")[:320] or None,
         start=_browser_day(args.get("from")),
@@ -267,8 +275,11 @@ def filter_condition(filters: Filters, timezone: ZoneInfo) -> ColumnElement[bool
 
 
 def patient_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """What ``filters`` ask of the patient: the questionnaire's state and the country."""
+    """What ``filters`` ask of the patient: the questionnaire's state, the country and the
+    stage (as it reads today in the clinic's zone)."""
     conditions = []
+    if filters.stage:
+        conditions.append(stage_condition(filters.stage, clinic_today()))
     if filters.questionnaire == "done":
         conditions.append(PatientProfile.questionnaire_completed_at.is_not(None))
     elif filters.questionnaire == "missing":

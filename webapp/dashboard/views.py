@@ -55,6 +55,7 @@ from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
 from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
+from webapp.treatment.stage import STAGES, clinic_today, stage_counts
 
 bp = Blueprint("dashboard", __name__)
 bp.add_app_template_filter(status_label)
@@ -94,6 +95,8 @@ def index() -> Response:
     context |= {
         "choices": filter_choices(),
         "questionnaire_states": QUESTIONNAIRE_STATES,
+        "stages": STAGES,
+        "stage_counts": stage_counts(clinic_today(view.now)),
         "attention": needs_attention(view.now),  # the connection banner, full page only
     }
     return _vary(make_response(render_template("dashboard/index.html", **context)))

@@ -52,7 +52,7 @@ from webapp.treatment.quotes import (
     set_lines,
 )
 from webapp.treatment.settings import TEXT_FIELDS, clinic_settings, save_settings
-from webapp.treatment.stage import STAGES
+from webapp.treatment.stage import STAGES, clinic_today, stage_of
 
 bp = Blueprint("treatment", __name__)
 NO_SUCH_PATIENT = "There is no patient with this number."
@@ -360,6 +360,12 @@ ASSESSMENT_LABELS = {
 def stage_label(stage: str | None) -> str:
     """A stage in the consultant's words."""
     return STAGES.get(stage, "—") if stage else "—"  # type: ignore[call-overload]
+
+
+@bp.app_template_filter("patient_stage")
+def patient_stage(patient: PatientProfile) -> str | None:
+    """The patient's stage as it reads today in the clinic's zone (no query)."""
+    return stage_of(patient, clinic_today())
 
 
 @bp.app_template_filter("quote_state_label")
