@@ -67,3 +67,18 @@ def test_seeded_patients_are_found_and_later_bookings_take_new_ids(app, runner, 
     with app.app_context():
         assert count(PatientProfile) == 61
     assert name in page_text(consultant_client, f"/?q={email}")  # the search finds them
+
+
+def test_seeded_patients_reach_every_stage_as_the_facts_give_it(app, runner):
+    from webapp.models import PatientStage
+    from webapp.treatment.stage import clinic_today, stage_counts, stored_stage_from_facts
+
+    assert seed(app, runner, "--bookings", "2000", "--random-seed", "3").exit_code == 0
+    with app.app_context():
+        counts = stage_counts(clinic_today())
+        assert all(counts[stage] > 0 for stage in PatientStage), counts
+        # The stored stage is the one stage.py works out from the seeded facts.
+        for patient in db.session.scalars(
+            select(PatientProfile).where(PatientProfile.stage.is_not(None)).limit(300)
+        ):
+            assert (patient.stage, patient.quote_valid_until) == stored_stage_from_facts(patient)

@@ -9,7 +9,8 @@ Seven patients in ten answered the questionnaire, usually a day or two after boo
 only after their consultation; about 2% are flagged as possible duplicates. Rows are
 inserted with ids after the highest there are, so that 100,000 patients take seconds, not
 minutes; the database's triggers keep each patient's latest booking, as they do for any
-write.
+write. Patients whose consultation was completed go on through the stages after it
+(``webapp.demo.treatments``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from webapp.dashboard.search import search_text_for
+from webapp.demo.treatments import TABLES as TREATMENT_TABLES
+from webapp.demo.treatments import demo_consultant, insert_treatments, treatment_rows
 from webapp.extensions import db
 from webapp.models import (
     Consultation,
     ConsultationStatus,
     PatientProfile,
+    PatientStageChange,
     QuestionnaireSubmission,
     User,
 )
@@ -124,23 +128,29 @@ GOALS = ("A denser crown", "My old hairline back", "Fill the temples", "Thicker 
 
 def add_bookings(count: int, rng: Random, now: datetime, days_back: int, days_ahead: int) -> range:
     """Insert ``count`` made-up patients, each a user, a profile, one consultation starting
-    between ``days_back`` days before ``now`` and ``days_ahead`` after, and (for most) a
-    questionnaire submission; returns their profiles' ids. Every time written lies before
-    ``now``, at least an hour before (so that a change made now is the newest), except the
-    future bookings' start times. Inserts in batches and flushes; the caller commits.
+    between ``days_back`` days before ``now`` and ``days_ahead`` after, (for most) a
+    questionnaire submission, and after a completed consultation an assessment and quote in
+    some stage (``webapp.demo.treatments``); returns their profiles' ids. Every time written
+    lies before ``now``, at least an hour before (so that a change made now is the newest),
+    except the future bookings' start times. Inserts in batches and flushes; the caller commits.
     """
-    first = 1 + max(db.session.scalar(select(func.max(model.id))) or 0 for model in TABLES)
+    tables = (*TABLES, *TREATMENT_TABLES)
+    first = 1 + max(db.session.scalar(select(func.max(model.id))) or 0 for model in tables)
     ids = range(first, first + count)
+    by = demo_consultant()
     for start in range(first, first + count, BATCH):
         batch = [
             _patient_rows(i, ids, rng, now, days_back, days_ahead)
             for i in range(start, min(start + BATCH, ids.stop))
         ]
+        # Before the profiles are written: it sets their stage.
+        treatments = [treatment_rows(rows[2], rows[1], rng, now, by) for rows in batch]
         for model, rows in zip(TABLES, zip(*batch, strict=True), strict=True):
             if rows := [row for row in rows if row is not None]:
                 db.session.execute(insert(model), rows)
+        insert_treatments(treatments)
     if db.engine.dialect.name == "postgresql":
-        for model in TABLES:
+        for model in (*tables, PatientStageChange):
             # Ids were given explicitly; later inserts must not collide with them.
             table = model.__tablename__
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
