@@ -21,7 +21,9 @@ three months, fourteen countries and their languages, six consultants, about 2% 
 possible duplicates), then a consultant logs in through the real form and a Flask test
 client times, ``--repeat`` times after two warm-up runs: the first page, a name and a phone
 search, a deep page, the idle poll (204), a poll right after one booking changed (200) and
-``/insights`` for its default twelve weeks (every chart). The deep page is page 50 of
+``/insights`` for its default twelve weeks (every chart), and the stage filter (accepted,
+expired, quote sent on Past, and a name search in one stage; the first page counts every
+stage for the filter). The deep page is page 50 of
 Past and, as at 1,000 patients page 50 is past the end and renders no row, also the deepest
 full page up to 50 (page 23 at 1,000 patients), which compares the same work at each size.
 Times are the whole request through Flask (routing, session, queries, templates), in ms.
@@ -321,6 +323,16 @@ def measure_dashboard(
             get(f"/?tab=past&page={sample.full_past_page}", HTMX, 200),
         ),
     ]
+    # The stage filter (issue 22): a stage is an equality on the stage index, "expired" a
+    # range of it; the full page above counts every stage for the filter's options.
+    for stage in ("accepted", "expired", "quote_sent"):
+        pages.append((f"stage filter: {stage}", get(f"/?tab=past&stage={stage}", HTMX, 200)))
+    pages.append(
+        (
+            "search by name, stage accepted",
+            get(f"/?q={quote(sample.name_fragment)}&stage=accepted", HTMX, 200),
+        )
+    )
     idle_url = poller_url(first_page().get_data(as_text=True))
     pages.append(("idle poll (204)", get(idle_url, HTMX, 204)))
     pages.append(("insights, default 12 weeks (full HTML)", get("/insights", None, 200)))

@@ -243,6 +243,30 @@ def test_each_charts_numbers_add_up_to_the_databases_counts(app, consultant_clie
             assert number(consultants_total.get(name, "")) == mine, name
         assert sum(column(consultants, "All consultants")) == held
 
+        # The funnel: completed consultations, and how far their patients got (the seeded
+        # patients' stored stages say it independently: one consultation each).
+        funnel, funnel_total = table(consultant_client, "funnel", query)
+        completed = Consultation.status == ConsultationStatus.COMPLETED
+        beyond = {
+            "Assessed": ("assessed", "quote_sent", "quote_viewed", "accepted", "declined"),
+            "Quote sent": ("quote_sent", "quote_viewed", "accepted", "declined"),
+            "Accepted": (),
+        }
+        after_acceptance = ("accepted", "deposit_received", "surgery_scheduled")
+        assert number(funnel_total["Consulted"]) == expected["Completed"]
+        for step, stages in beyond.items():
+            assert number(funnel_total[step]) == counted(
+                completed, PatientProfile.stage.in_(stages + after_acceptance)
+            ), step
+        steps = ("Consulted", "Assessed", "Quote sent", "Accepted")
+        for row in (*funnel, funnel_total):
+            assert [number(row[step]) for step in steps] == sorted(
+                (number(row[step]) for step in steps), reverse=True
+            )
+        for step in steps:
+            assert sum(column(funnel, step)) == number(funnel_total[step]), step
+        assert number(funnel_total["Accepted"]) > 0 or expected["Completed"] < 20
+
 
 def test_the_page_shows_the_same_numbers_as_the_csv(app, consultant_client):
     with app.app_context():

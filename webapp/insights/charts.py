@@ -7,8 +7,8 @@ aggregates (a few rows a week) and lays them out as a ``Chart``: its columns, it
 its total row, which the page shows as a table (drawn as a chart by static/insights.js)
 and offers as CSV. Ratios and "other" are worked out from those aggregates.
 
-The funnel (consulted → assessed → quote sent → accepted) joins ``CHARTS`` once the
-assessments and quotes of issue 22 are stored: see the comment there.
+The funnel (consulted → assessed → quote sent → accepted) counts completed consultations
+and how far their patients got, by the facts ``webapp.treatment.stage`` reads.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from webapp.database.durations import seconds_between
 from webapp.extensions import db
 from webapp.insights.period import Period
 from webapp.models import Consultation, ConsultationStatus, PatientProfile, QuestionnaireSubmission
+from webapp.treatment.stage import FUNNEL, reached
 
 # Okabe and Ito's palette, which keeps its colours apart for every kind of colour blindness
 # (yellow last: too pale for a line on white). Every chart also names each colour.
@@ -522,9 +523,55 @@ def consultations_per_consultant(scope: Scope) -> Chart:
     )
 
 
-# The charts in the page's order, by the slug of their CSV. The funnel (consulted →
-# assessed → quote sent → accepted) comes last, once issue 22 stores assessments and
-# quotes: a function of a ``Scope`` returning a ``Chart``, like these, added here.
+# --- After the consultation ---------------------------------------------------------------
+
+
+def treatment_funnel(scope: Scope) -> Chart:
+    """Per week, the completed consultations, and of them how many patients went on to be
+    assessed, to be sent a quote and to accept one (as far as they got by now; the steps
+    come from ``webapp.treatment.stage.reached``, so each holds the next)."""
+    steps = {
+        step: reached(step, Consultation.patient_profile_id).label(str(step)) for step in FUNNEL
+    }
+    counts: dict[int, Counter[int]] = defaultdict(Counter)
+    for week, *got, number in _grouped(
+        select(scope.week().label("week"), *steps.values()).where(
+            scope.bookings(), Consultation.status == ConsultationStatus.COMPLETED
+        )
+    ):
+        counted = counts[week]
+        counted[0] += number
+        for index, step_reached in enumerate(got, 1):
+            if step_reached:
+                counted[index] += number
+    columns = (
+        Column("Consulted", PALETTE[0]),
+        Column("Assessed", PALETTE[1]),
+        Column("Quote sent", PALETTE[2]),
+        Column("Accepted", PALETTE[3]),
+        Column("Accepted of consulted", None, "percent"),
+    )
+
+    def values(counted: Counter[int]) -> tuple[float | None, ...]:
+        return (*(counted[index] for index in range(4)), _percent(counted[3], counted[0]))
+
+    totals = sum(counts.values(), Counter())
+    return Chart(
+        title="From consultation to accepted quote",
+        kind="lines",
+        description="Completed consultations per week, and how many of those patients were "
+        "assessed, sent a quote and accepted one, as far as they have got by now.",
+        heading="Week of",
+        columns=columns,
+        rows=scope.week_rows(lambda week: values(counts[week])),
+        total=Row("All weeks", "total", values(totals)),
+        summary=f"{totals[3]} of {totals[0]} patients consulted accepted a quote."
+        if totals[0]
+        else "",
+    )
+
+
+# The charts in the page's order, by the slug of their CSV.
 CHARTS: dict[str, Callable[[Scope], Chart]] = {
     "outcomes": bookings_by_outcome,
     "rates": no_show_and_cancellation_rates,
@@ -533,6 +580,7 @@ CHARTS: dict[str, Callable[[Scope], Chart]] = {
     "questionnaire": questionnaire_completion,
     "lead-time": lead_times,
     "consultants": consultations_per_consultant,
+    "funnel": treatment_funnel,
 }
 
 

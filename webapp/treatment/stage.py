@@ -18,7 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 
 from webapp.extensions import db
 from webapp.models import (
@@ -193,3 +193,33 @@ def stage_history(patient: PatientProfile, today: date) -> list[tuple[str, datet
     if stage_of(patient, today) == PatientStage.EXPIRED and patient.quote_valid_until:
         history.append((PatientStage.EXPIRED, patient.quote_valid_until))
     return history
+
+
+# The funnel's steps after the consultation, in order (the insights' funnel).
+FUNNEL = (PatientStage.ASSESSED, PatientStage.QUOTE_SENT, PatientStage.ACCEPTED)
+
+
+def reached(stage: str, patient_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether the patient ``patient_id`` (a column of the enclosing query) ever got as far
+    as ``stage`` of ``FUNNEL``, from the facts: a quote of theirs accepted; a quote of
+    theirs sent; an assessment (or a quote sent, which follows one). Each step holds the
+    next, so counts of them never grow along the funnel."""
+    accepted = exists(
+        select(QuoteResponse.id)
+        .join(Quote, Quote.id == QuoteResponse.quote_id)
+        .where(
+            Quote.patient_profile_id == patient_id,
+            QuoteResponse.kind == QuoteResponseKind.ACCEPTED,
+        )
+    )
+    sent = exists(
+        select(Quote.id).where(Quote.patient_profile_id == patient_id, Quote.sent_at.is_not(None))
+    )
+    if stage == PatientStage.ACCEPTED:
+        return accepted
+    if stage == PatientStage.QUOTE_SENT:
+        return or_(sent, accepted)
+    if stage == PatientStage.ASSESSED:
+        assessed = exists(select(Assessment.id).where(Assessment.patient_profile_id == patient_id))
+        return or_(assessed, sent, accepted)
+    raise ValueError(f"{stage!r} is not a step of the funnel")
