@@ -49,6 +49,18 @@ ACTION_LABELS = {
     "consultation.cancelled": "Asked Cal.com to cancel a booking",
     "consultation.reschedule_requested": "Asked Cal.com to have the patient reschedule",
     "consultation.marked_absent": "Asked Cal.com to mark who attended",
+    # After the consultation (issue 22); the patient's own answers are the system's.
+    "assessment.recorded": "Recorded an assessment",
+    "quote.created": "Made a quote",
+    "quote.versioned": "Started a new version of a quote",
+    "quote.sent": "Sent a quote",
+    "quote.viewed": "The patient opened their quote",
+    "quote.accepted": "The patient accepted their quote",
+    "quote.declined": "The patient declined their quote",
+    "quote.question_asked": "The patient asked about their quote",
+    "quote.deposit_recorded": "Recorded a deposit received",
+    "quote.surgery_scheduled": "Recorded a surgery date",
+    "settings.changed": "Changed the quote settings",
 }
 
 
