@@ -4,7 +4,7 @@ The tab on screen is exact on every request. The other tabs are exact while the 
 fewer than ``EXACT_COUNTS_BELOW`` consultations; past that they show this process's last
 full count, which may lag by ``OTHER_TABS_FRESH_FOR``. Counts only are remembered, never a
 patient, each process its own (``make bench`` misses its targets without them: see
-docs/decisions.md).
+docs/decisions.md). The patients per stage are remembered the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from webapp.dashboard.queries import (
 )
 from webapp.extensions import db
 from webapp.models import Consultation
+from webapp.treatment.stage import stage_counts
 
 EXACT_COUNTS_BELOW = 5_000
 OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
@@ -42,6 +43,9 @@ OTHER_TABS: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
 # used only while the data's version is the one it was counted at, so it is stale only after
 # a commit the change cursor misses, and then for at most SETTLED_FRESH_FOR.
 SETTLED: dict[tuple[str, str, str, str, date], tuple[float, tuple[ChangeCursor, int]]] = {}
+# (database, clinic's day) -> (when counted, (version, patients per stage)): recounted when
+# the data's version moves (every fact that changes a stage moves it), else as SETTLED.
+STAGES_COUNTED: dict[tuple[str, date], tuple[float, tuple[ChangeCursor, dict[str, int]]]] = {}
 _lock = threading.Lock()
 
 _Value = TypeVar("_Value")
@@ -57,6 +61,20 @@ def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
         return remembered | {view.tab: _exact_count(view, version)}
     counts = _count(view, list(TABS))
     _remember(OTHER_TABS, key, counts)
+    return counts
+
+
+def patients_per_stage(today: date, version: ChangeCursor) -> dict[str, int]:
+    """How many patients are in each stage on ``today`` (``webapp.treatment.stage``),
+    counted again only when the data's ``version`` moved: each fact that changes a stage
+    also marks the patient's consultations changed. Counting every time cost the first page
+    more than its target at 100,000 patients (docs/decisions.md)."""
+    key = (str(db.engine.url), today)
+    remembered = _recall(STAGES_COUNTED, key, SETTLED_FRESH_FOR)
+    if remembered is not None and remembered[0] == version:
+        return remembered[1]
+    counts = stage_counts(today)
+    _remember(STAGES_COUNTED, key, (version, counts))
     return counts
 
 

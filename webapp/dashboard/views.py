@@ -34,7 +34,7 @@ from webapp.cal.api import ACTION, CalApi
 from webapp.connection.health import needs_attention
 from webapp.dashboard.attendance import IN_CAL_COM, OUTCOMES, NotMarkableError, mark_outcome
 from webapp.dashboard.controls import booking_controls, cal_actions_on
-from webapp.dashboard.counts import tab_counts
+from webapp.dashboard.counts import patients_per_stage, tab_counts
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
     MAX_PAGE,
@@ -55,7 +55,7 @@ from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
 from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
-from webapp.treatment.stage import STAGES, clinic_today, stage_counts
+from webapp.treatment.stage import STAGES, clinic_today
 
 bp = Blueprint("dashboard", __name__)
 bp.add_app_template_filter(status_label)
@@ -96,7 +96,7 @@ def index() -> Response:
         "choices": filter_choices(),
         "questionnaire_states": QUESTIONNAIRE_STATES,
         "stages": STAGES,
-        "stage_counts": stage_counts(clinic_today(view.now)),
+        "stage_counts": patients_per_stage(clinic_today(view.now), cursor),
         "attention": needs_attention(view.now),  # the connection banner, full page only
     }
     return _vary(make_response(render_template("dashboard/index.html", **context)))
