@@ -55,7 +55,8 @@ def next_quote_number(today: date) -> str:
     """The next free quote number of ``today``'s year: ``Q-2026-000123``.
 
     Two quotes numbered at the same instant could take the same number; the unique
-    (number, version) constraint refuses the second, whose request then fails cleanly.
+    (number, version) constraint refuses the second, which the request runs again
+    (``retry_on_conflict``) to take the next.
     """
     prefix = f"Q-{today.year}-"
     highest = db.session.scalar(

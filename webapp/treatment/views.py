@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from webapp.auth.roles import admin_required
+from webapp.database.conflicts import ConflictError, retry_on_conflict
 from webapp.extensions import db
 from webapp.models import ClinicSettings, Consultation, PatientProfile, Quote
 from webapp.patients.summary import surgeon_alerts
@@ -125,7 +126,12 @@ def _draft(form: AssessmentForm) -> AssessmentDraft:
 def create_quote(patient_id: int) -> Response:
     """Make a draft quote from the patient's assessment and the clinic's settings."""
     patient = db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT)
-    quote = make_quote(patient, current_user, patient_language(patient))
+    try:  # two quotes numbered at once: the second takes the next number
+        quote = retry_on_conflict(
+            lambda: make_quote(patient, current_user, patient_language(patient)), "quote.created"
+        )
+    except ConflictError:
+        abort(409, "Other quotes were being made at the same moment; try again.")
     db.session.commit()
     return redirect(url_for("treatment.edit_quote", quote_id=quote.id))
 
