@@ -279,3 +279,41 @@ def test_someone_elses_consultation_is_no_way_in(app, consultant_client, patient
     for consultation in (theirs, 999_999):
         url = f"/patients/{other}/assessment?consultation={consultation}"
         assert consultant_client.get(url).status_code == 404
+
+
+def test_lying_requests_get_clear_answers(app, consultant_client, patient_id, today):
+    assess(consultant_client, patient_id)
+    # No CSRF token: refused, nothing made.
+    assert consultant_client.post(f"/patients/{patient_id}/quotes").status_code == 400
+    not_admin = post_form(
+        consultant_client, f"/patients/{patient_id}", action="/settings", currency="EUR"
+    )
+    assert not_admin.status_code == 403
+    for url in ("/quotes/999999/edit", "/patients/999999/assessment"):
+        assert consultant_client.get(url).status_code == 404
+    made = post_form(
+        consultant_client, f"/patients/{patient_id}", action=f"/patients/{patient_id}/quotes"
+    )
+    quote_id = int(made.headers["Location"].split("/")[2])
+    # A draft takes no deposit and no new version; a lying day is a warning, not a 500.
+    deposit = post_form(
+        consultant_client,
+        f"/patients/{patient_id}",
+        action=f"/quotes/{quote_id}/deposit",
+        amount="500",
+        received_on=today.isoformat(),
+    )
+    assert deposit.status_code == 409
+    versioned = post_form(
+        consultant_client, f"/patients/{patient_id}", action=f"/quotes/{quote_id}/versions"
+    )
+    assert versioned.status_code == 409
+    surgery = post_form(
+        consultant_client,
+        f"/patients/{patient_id}",
+        action=f"/quotes/{quote_id}/surgery",
+        surgery_on="31/02/2027",
+    )
+    assert surgery.status_code == 302
+    with app.app_context():
+        assert db.session.get(PatientProfile, patient_id).stage == "assessed"
