@@ -126,6 +126,25 @@ def test_a_consultant_opening_the_link_is_not_the_patients_view(
         assert db.session.get(Quote, quote_id).viewed_at is None
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"User-Agent": "WhatsApp/2.23.20.0 A"},
+        {"User-Agent": "facebookexternalhit/1.1"},
+        {"User-Agent": "TelegramBot (like TwitterBot)"},
+        {"Sec-Purpose": "prefetch;prerender"},
+    ],
+)
+def test_a_link_preview_or_prefetch_is_not_the_patients_view(
+    app, patient_id, consultant, patient, headers
+):
+    quote_id, token = sent_quote(app, patient_id, consultant)
+
+    assert patient.get(f"/quote/{token}", headers=headers).status_code == 200
+    with app.app_context():
+        assert db.session.get(Quote, quote_id).viewed_at is None
+
+
 @pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: t + "a", lambda t: "x"])
 def test_a_tampered_or_unknown_token_is_404_in_the_clinics_layout(
     app, patient_id, consultant, patient, mangle
@@ -280,6 +299,13 @@ def test_declining_and_asking_are_kept_and_shown_to_the_consultant(
         ("declined", 1, None, "<b>Too far</b> away"),
     ]
     shown = consultant_client.get(f"/quotes/{quote_id}/send").get_data(as_text=True)
+    with app.app_context():
+        seen = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "patient.viewed")
+        ).all()
+        assert [(e.patient_profile_id, e.details) for e in seen] == [
+            (patient_id, {"quote_id": quote_id})
+        ]
     assert "Is PRP included?" in shown
     assert "&lt;b&gt;Too far&lt;/b&gt; away" in shown and "<b>Too far" not in shown
     assert answer(patient, token, "question", question="").status_code == 400
@@ -440,3 +466,22 @@ def test_an_answer_reaches_the_open_dashboard_as_new(
     assert re.search(r'class="[^"]*\bis-new\b', changed)
     assert f'data-news="answer-{response_id}"' in changed
     assert '<mark class="badge-new">New</mark>' in changed
+
+
+def test_no_quote_page_sends_a_statement_while_its_template_renders(
+    app, patient_id, consultant, patient, consultant_client
+):
+    from tests.integration.test_templates_query_nothing import statements_while_rendering
+
+    quote_id, token = sent_quote(app, patient_id, consultant, "tr")
+    with statements_while_rendering(app) as sent:
+        assert patient.get(f"/quote/{token}").status_code == 200  # records the view
+        answer(patient, token, "question", question="Is PRP included?")
+        answer(patient, token, "accept", typed_name="Oliver Smith", terms_accepted="y")
+        assert patient.get(f"/quote/{token}").status_code == 200
+        assert (
+            answer(patient, token, "accept", typed_name="x", terms_accepted="y").status_code == 409
+        )
+        assert consultant_client.get(f"/quotes/{quote_id}/send").status_code == 200
+        assert patient.get(f"/quote/{token}x").status_code == 404
+    assert sent == []

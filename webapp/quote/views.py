@@ -11,6 +11,7 @@ decide what may be answered.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 from babel.dates import format_date
@@ -20,8 +21,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from webapp.audit import trail
 from webapp.extensions import db, limiter
 from webapp.models import Assessment, Quote, QuoteResponse, QuoteResponseKind
+from webapp.patients.views import is_page_view
 from webapp.questionnaire.language import current_language, use_booking_locale
 from webapp.quote.answers import quote_answers
 from webapp.quote.forms import ANSWER_FORMS, AcceptForm, DeclineForm, QuestionForm, QuoteAnswerForm
@@ -85,10 +88,30 @@ def show(token: str) -> Response | tuple[str, int]:
         return render_template("quote/expired.html", quote=quote), 410
     if request.method == "POST":
         return _answer(token, quote)
-    if not current_user.is_authenticated:
+    if is_patients_view():
         record_view(quote)
         db.session.commit()
     return _render(quote)
+
+
+# Apps that fetch a link to draw its preview when it is pasted into a message (WhatsApp's on
+# the sender's phone, among others): such a fetch is not the patient reading the quote.
+LINK_PREVIEW_AGENTS = re.compile(
+    r"WhatsApp|facebookexternalhit|Facebot|TelegramBot|Slackbot|Twitterbot|Discordbot|"
+    r"LinkedInBot|Googlebot|bingbot|SkypeUriPreview|Applebot|Viber|Signal",
+    re.IGNORECASE,
+)
+
+
+def is_patients_view() -> bool:
+    """Whether this GET is the patient looking at their quote: a page view (no prefetch),
+    not a link preview's fetch, and not a signed-in consultant checking the link."""
+    agent = request.headers.get("User-Agent", "")
+    return (
+        is_page_view()
+        and not LINK_PREVIEW_AGENTS.search(agent)
+        and not current_user.is_authenticated
+    )
 
 
 def _answer(token: str, quote: Quote) -> Response | tuple[str, int]:
@@ -173,10 +196,14 @@ def send(quote_id: int) -> Response | str:
             db.session.commit()
             flash(f"Quote {quote.quote_number} is sent: share its link now.", "success")
         return redirect(url_for("quote.send", quote_id=quote.id))
-    return render_template(
+    page = render_template(
         "quote/send.html",
         quote=quote,
         patient=quote.patient,
         send=send_options(quote) if quote.sent_at is not None else None,
         answers=quote_answers(quote),
     )
+    if is_page_view():  # the patient's answers are part of their record: who saw them
+        trail.record("patient.viewed", current_user, quote.patient, {"quote_id": quote.id})
+        db.session.commit()
+    return page
