@@ -11,17 +11,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
+from webapp.questionnaire.forms import max_length, strip_typed
 from webapp.treatment.responses import MAX_NAME, MAX_TEXT
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _max_length(limit: int) -> Length:
-    return Length(max=limit, message=_l("Keep this to %(max)d characters or fewer."))
 
 
 class QuoteAnswerForm(FlaskForm):
@@ -36,8 +29,8 @@ class AcceptForm(QuoteAnswerForm):
 
     typed_name = StringField(
         _l("Your full name"),
-        filters=[_strip],
-        validators=[DataRequired(_l("Type your full name to accept.")), _max_length(MAX_NAME)],
+        filters=[strip_typed],
+        validators=[DataRequired(_l("Type your full name to accept.")), max_length(MAX_NAME)],
     )
     terms_accepted = BooleanField(
         _l("I have read the quote and its terms, and I accept them."),
@@ -49,7 +42,7 @@ class DeclineForm(QuoteAnswerForm):
     """Declining, with a reason if the patient wants to give one."""
 
     reason = TextAreaField(
-        _l("Why? (optional)"), filters=[_strip], validators=[Optional(), _max_length(MAX_TEXT)]
+        _l("Why? (optional)"), filters=[strip_typed], validators=[Optional(), max_length(MAX_TEXT)]
     )
 
 
@@ -58,8 +51,8 @@ class QuestionForm(QuoteAnswerForm):
 
     question = TextAreaField(
         _l("Your question"),
-        filters=[_strip],
-        validators=[DataRequired(_l("Write your question.")), _max_length(MAX_TEXT)],
+        filters=[strip_typed],
+        validators=[DataRequired(_l("Write your question.")), max_length(MAX_TEXT)],
     )
 
 
