@@ -29,6 +29,7 @@ from webapp.models import (
 from webapp.treatment.links import quote_token
 from webapp.treatment.money import format_money
 from webapp.treatment.quotes import new_version, send_quote
+from webapp.treatment.stage import clinic_today
 
 
 @pytest.fixture
@@ -175,19 +176,37 @@ def test_an_expired_quote_answers_410_with_how_to_reach_the_clinic(
     with app.app_context():
         valid_until = db.session.get(Quote, quote_id).valid_until
 
+    # The clock a month on: the day after the last valid one.
     later = datetime.now(UTC) + (valid_until - datetime.now(UTC).date()) + timedelta(days=2)
     with time_machine.travel(later, tick=False):
         response = patient.get(f"/quote/{token}")
-        assert response.status_code == 410
-        page = response.get_data(as_text=True)
-        assert '<html lang="de"' in page
-        assert "WhatsApp +90 555 000 00 00" in page
-        assert "Q-" in page
-        refused = answer_expired = patient.post(
-            f"/quote/{token}", data={"answer": "accept", "accept-version": "1"}
-        )
-        assert refused.status_code in (400, 410)
-    del answer_expired
+    assert response.status_code == 410
+    page = response.get_data(as_text=True)
+    assert '<html lang="de"' in page
+    assert "Dieses Angebot ist abgelaufen" in page
+    assert "WhatsApp +90 555 000 00 00" in page
+    assert "Q-" in page
+
+
+def test_an_expired_quote_takes_no_acceptance(app, patient_id, consultant, patient):
+    quote_id, token = sent_quote(app, patient_id, consultant, "en")
+    page = patient.get(f"/quote/{token}").get_data(as_text=True)
+    with app.app_context():  # the page was open while its last valid day passed
+        db.session.get(Quote, quote_id).valid_until = clinic_today() - timedelta(days=1)
+        db.session.commit()
+
+    refused = patient.post(
+        f"/quote/{token}",
+        data={
+            "answer": "accept",
+            "accept-csrf_token": csrf(page),
+            "accept-version": "1",
+            "accept-typed_name": "Oliver Smith",
+            "accept-terms_accepted": "y",
+        },
+    )
+
+    assert refused.status_code == 410
     assert responses(app) == []
 
 
@@ -485,3 +504,19 @@ def test_no_quote_page_sends_a_statement_while_its_template_renders(
         assert consultant_client.get(f"/quotes/{quote_id}/send").status_code == 200
         assert patient.get(f"/quote/{token}x").status_code == 404
     assert sent == []
+
+
+def test_an_accepted_quote_stays_readable_after_its_last_valid_day(
+    app, patient_id, consultant, patient
+):
+    quote_id, token = sent_quote(app, patient_id, consultant, "en")
+    answer(patient, token, "accept", typed_name="Oliver Smith", terms_accepted="y")
+    with app.app_context():
+        db.session.get(Quote, quote_id).valid_until = clinic_today() - timedelta(days=1)
+        db.session.commit()
+
+    response = patient.get(f"/quote/{token}")
+
+    assert response.status_code == 200
+    assert "You accepted this quote" in response.get_data(as_text=True)
+    assert answer(patient, token, "question", question="When do I fly?").status_code == 303
