@@ -341,9 +341,7 @@ def test_one_quotes_link_reaches_no_other_quote_and_changes_no_amount(
     )["patient_id"]
     other_id, _ = sent_quote(app, other_patient, consultant, "en")
     with app.app_context():
-        prices = dict(
-            db.session.execute(select(QuoteLine.id, QuoteLine.price_minor)).tuples().all()
-        )
+        prices = dict(db.session.execute(select(QuoteLine.id, QuoteLine.price_minor)).all())
 
     response = answer(
         patient,
@@ -357,9 +355,9 @@ def test_one_quotes_link_reaches_no_other_quote_and_changes_no_amount(
     )
     assert response.status_code == 303
     with app.app_context():
-        assert dict(
-            db.session.execute(select(QuoteLine.id, QuoteLine.price_minor)).tuples().all()
-        ) == (prices)
+        assert dict(db.session.execute(select(QuoteLine.id, QuoteLine.price_minor)).all()) == (
+            prices
+        )
         assert db.session.get(Quote, own_id).deposit_minor == 26_000
         answered = db.session.scalars(select(QuoteResponse.quote_id)).all()
         assert answered == [own_id]

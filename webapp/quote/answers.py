@@ -34,4 +34,4 @@ def answered_since(patient_ids: list[int], since: datetime) -> dict[int, int]:
         .where(Quote.patient_profile_id.in_(patient_ids), QuoteResponse.created_at > since)
         .group_by(Quote.patient_profile_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
