@@ -1,3 +1,13 @@
+// A patient's page (a quote) prints itself from its button.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+})();
+
 // Questionnaire: after a refused step, put focus on the error summary at the top, whose
 // links lead to each field (the summary's autofocus does the same where supported).
 (function () {
@@ -15,6 +25,8 @@
 //   inserted at its place by start time (the list's data-order says which way it runs).
 // - "New" stays on a row until the consultant has seen it: the row has been at least half
 //   in view for SEEN_AFTER_MS while the tab was visible, or they clicked or focused in it.
+//   A row is new for its booking, or again for a patient's answer to a quote: data-news
+//   names what is new, and only that news is remembered as seen.
 //   The tab's title counts the rows still new: "(2) Consultations · Clinic bookings".
 // - Screen readers hear one short sentence per arrival from #announcer, not every row.
 // - "in 25 min" is kept current between polls; copy buttons put links on the clipboard; the
@@ -30,7 +42,7 @@
   var SOON_MS = 60 * 60 * 1000; // as webapp/pages/filters.py's SOON
   var SOON_REFRESH_MS = 20000;
   var baseTitle = document.title;
-  var seen = {}; // row ids the consultant has seen, so an update does not make them new again
+  var seen = {}; // row id -> the news seen on it, so an update does not make it new again
   var seenTimers = {};
   var arrivals = [];
   var tabToFocus = null;
@@ -93,8 +105,12 @@
     document.title = count ? "(" + count + ") " + baseTitle : baseTitle;
   }
 
+  function newsOf(row) {
+    return row.dataset.news || "booking";
+  }
+
   function markSeen(row) {
-    seen[row.id] = true;
+    seen[row.id] = newsOf(row);
     window.clearTimeout(seenTimers[row.id]);
     delete seenTimers[row.id];
     row.classList.remove("is-new");
@@ -137,7 +153,7 @@
   // After rows arrived or changed: rows seen already stay seen, new ones are watched.
   function refreshNew() {
     document.querySelectorAll("tr.booking.is-new").forEach(function (row) {
-      if (seen[row.id]) {
+      if (seen[row.id] === newsOf(row)) {
         markSeen(row);
       } else if (viewport) {
         viewport.observe(row);

@@ -72,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.patients import views as patient_views
     from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
+    from webapp.quote import views as quote_views
     from webapp.security import headers, storable
     from webapp.team import views as team_views
     from webapp.treatment import views as treatment_views
@@ -89,6 +90,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         account_views.bp,
         insights_views.bp,
         treatment_views.bp,
+        quote_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

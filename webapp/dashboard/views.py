@@ -55,6 +55,7 @@ from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
 from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
+from webapp.quote.answers import answered_since
 from webapp.treatment.stage import STAGES, clinic_today
 
 bp = Blueprint("dashboard", __name__)
@@ -114,14 +115,14 @@ def updates() -> Response:
         return _vary(make_response("", 204))
     view = _view()
     opened_at = _opened_at()
+    changes = changed_consultations(since, view)
     context = {
         "view": view,
         "tabs": TABS,
         # Only the first page takes in bookings it does not show yet.
-        "changes": [
-            (consultation, belongs and view.page == 1)
-            for consultation, belongs in changed_consultations(since, view)
-        ],
+        "changes": [(change, belongs and view.page == 1) for change, belongs in changes],
+        # Patients who answered a quote since the page opened: their rows are new again.
+        "answered": answered_since([c.patient_profile_id for c, _ in changes], opened_at),
         "counts": tab_counts(view, current),
         "cursor": current.encode(),
         "opened_at": opened_at.isoformat(),

@@ -44,12 +44,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _strip(value: str | None) -> str | None:
+def strip_typed(value: str | None) -> str | None:
     """What the patient typed, without stray spaces (a pasted email often has some)."""
     return value.strip() if isinstance(value, str) else value
 
 
-def _max_length(limit: int) -> Length:
+def max_length(limit: int) -> Length:
     """Validator: at most ``limit`` characters, said in the patient's language."""
     return Length(max=limit, message=_l("Keep this to %(max)d characters or fewer."))
 
@@ -87,11 +87,11 @@ class QuestionnaireForm(FlaskForm):
     # Basic
     country = StringField(
         _l("Country of residence"),
-        filters=[_strip],
-        validators=[DataRequired(_l("Tell us where you live.")), _max_length(100)],
+        filters=[strip_typed],
+        validators=[DataRequired(_l("Tell us where you live.")), max_length(100)],
     )
     city = StringField(
-        _l("City (optional)"), filters=[_strip], validators=[Optional(), _max_length(100)]
+        _l("City (optional)"), filters=[strip_typed], validators=[Optional(), max_length(100)]
     )
     age_range = RadioField(
         _l("Age range"),
@@ -125,11 +125,11 @@ class QuestionnaireForm(FlaskForm):
     )
     previous_treatments = MultiCheckboxField(_l("Treatments you have tried"), choices=TREATMENTS)
     treatment_results = TextAreaField(
-        _l("How did those treatments work for you?"), validators=[_max_length(DETAIL_MAX)]
+        _l("How did those treatments work for you?"), validators=[max_length(DETAIL_MAX)]
     )
     goals = TextAreaField(
         _l("Your goals, and questions for the consultant"),
-        validators=[Optional(), _max_length(DETAIL_MAX)],
+        validators=[Optional(), max_length(DETAIL_MAX)],
     )
 
     consent = BooleanField(
@@ -162,7 +162,7 @@ for _name, _question, _examples in MEDICAL_QUESTIONS:
         f"{_name}_details",
         TextAreaField(
             _l("Details"),
-            validators=[_details_required_when_yes(_name), _max_length(DETAIL_MAX)],
+            validators=[_details_required_when_yes(_name), max_length(DETAIL_MAX)],
         ),
     )
 
@@ -176,20 +176,20 @@ class PendingBookingForm(QuestionnaireForm):
 
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
-        validators=[DataRequired(_l("Tell us your name.")), _max_length(200)],
+        filters=[strip_typed],
+        validators=[DataRequired(_l("Tell us your name.")), max_length(200)],
     )
     email = EmailField(
         _l("Email (the one you booked with)"),
-        filters=[_strip],
+        filters=[strip_typed],
         validators=[
             DataRequired(_l("We need your email.")),
-            _max_length(320),
+            max_length(320),
             _readable_email,
         ],
     )
     phone = TelField(
         _l("Phone (optional)"),
-        filters=[_strip],
-        validators=[Optional(), _possible_phone, _max_length(40)],
+        filters=[strip_typed],
+        validators=[Optional(), _possible_phone, max_length(40)],
     )

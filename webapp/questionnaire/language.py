@@ -1,9 +1,9 @@
 """The patient's language: which one a patient-facing page speaks, and how it is chosen.
 
-Patient-facing pages (everything under ``/questionnaire``) speak English, German,
-Spanish, Turkish or Arabic (right to left). The language is, in order: the one the
+Patient-facing pages (everything under ``/questionnaire`` and ``/quote``) speak English,
+German, Spanish, Turkish or Arabic (right to left). The language is, in order: the one the
 patient chose with the switch (kept in a cookie), the booking's attendee locale from
-Cal.com (set by the view through ``use_booking_locale``), the browser's
+Cal.com or the quote's language (set by the view through ``use_booking_locale``), the browser's
 ``Accept-Language``, then English. Staff pages are always English. Message catalogues
 live in ``webapp/translations/<lang>/LC_MESSAGES/messages.po``; ``make install``
 compiles them.
@@ -35,13 +35,24 @@ LANGUAGE_PARAMETER = "lang"
 LANGUAGE_COOKIE = "patient_language"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 PATIENT_PATH = "/questionnaire"
+# Every path under which pages speak to patients (the first is where the switch falls back).
+PATIENT_PATHS = (PATIENT_PATH, "/quote")
 
 babel = Babel()
 
 
+def patient_path() -> str | None:
+    """Which of ``PATIENT_PATHS`` the current request is under, if any."""
+    for path in PATIENT_PATHS:
+        if request.path == path or request.path.startswith(path + "/"):
+            return path
+    return None
+
+
 def is_patient_page() -> bool:
-    """Whether the current request is for a patient-facing page (the questionnaire's)."""
-    return request.path == PATIENT_PATH or request.path.startswith(PATIENT_PATH + "/")
+    """Whether the current request is for a patient-facing page (the questionnaire's or a
+    quote's)."""
+    return patient_path() is not None
 
 
 def supported_language(tag: str | None) -> str | None:
@@ -72,7 +83,8 @@ def select_language() -> str:
 
 
 def use_booking_locale(locale: str | None) -> None:
-    """Let the booking's attendee locale decide, when the patient chose no language."""
+    """Let the booking's attendee locale (or the language a quote was written in) decide,
+    when the patient chose no language."""
     g.booking_locale = locale
     refresh()
 
@@ -139,7 +151,7 @@ def _set_language_cookie(response: Response, language: str) -> None:
         LANGUAGE_COOKIE,
         language,
         max_age=LANGUAGE_COOKIE_MAX_AGE,
-        path=PATIENT_PATH,
+        path=patient_path() or PATIENT_PATH,
         httponly=True,
         samesite="Lax",
         secure=current_app.config["APP_ENV"] == "production",
