@@ -188,3 +188,23 @@ def test_an_edit_of_the_assessment_is_a_new_version(app, patient_id, consultant)
         db.session.commit()
         assert second.replaces_id == first.id
         assert current_assessment(patient).id == second.id
+
+
+def test_a_completed_consultation_makes_the_patient_consulted_and_undoing_it_does_not(
+    app, patient_id
+):
+    from webapp.cal.events import change_status
+    from webapp.models import ConsultationStatus
+
+    with app.app_context():
+        patient = db.session.get(PatientProfile, patient_id)
+        consultation = patient.consultations[0]
+        change_status(consultation, ConsultationStatus.COMPLETED, datetime.now(UTC))
+        db.session.commit()
+        assert patient.stage == PatientStage.CONSULTED
+        change_status(
+            consultation, ConsultationStatus.NO_SHOW, datetime.now(UTC) + timedelta(minutes=1)
+        )
+        db.session.commit()
+        assert patient.stage is None
+        assert [stage for stage, _ in stage_history(patient, clinic_today())] == ["consulted"]

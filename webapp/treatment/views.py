@@ -89,7 +89,7 @@ def assess(patient_id: int) -> Any:
             current=current,
             photos=patient_photos(patient),
             alerts=surgeon_alerts(patient.questionnaire_answers),
-            suggested={**{k: list(v) for k, v in SUGGESTED_GRAFTS.items()}},
+            suggested={k: list(v) for k, v in SUGGESTED_GRAFTS.items()},
             crown={k: list(v) for k, v in CROWN_GRAFTS.items()},
         ),
         status,
