@@ -27,8 +27,8 @@
 //   in view for SEEN_AFTER_MS while the tab was visible, or they clicked or focused in it.
 //   A row is new for its booking, or again for a patient's answer to a quote: data-news
 //   names what is new, and only that news is remembered as seen.
+// - Screen readers hear one short sentence per arrival or quote answer from #announcer.
 //   The tab's title counts the rows still new: "(2) Consultations · Clinic bookings".
-// - Screen readers hear one short sentence per arrival from #announcer, not every row.
 // - "in 25 min" is kept current between polls; copy buttons put links on the clipboard; the
 //   focus stays on a tab the consultant switched to.
 // - A poll re-sends every row changed in the last seconds: a row the page already shows at
@@ -45,6 +45,8 @@
   var seen = {}; // row id -> the news seen on it, so an update does not make it new again
   var seenTimers = {};
   var arrivals = [];
+  var answers = []; // rows New for a patient's answer to a quote, to be announced
+  var heard = {}; // the answers announced already
   var tabToFocus = null;
 
   function poll() {
@@ -90,13 +92,20 @@
   }
 
   function announceArrivals() {
-    if (!arrivals.length) {
+    if (!arrivals.length && !answers.length) {
       return;
     }
-    var text = arrivals.length === 1
-      ? "New booking: " + arrivals[0] + "."
-      : arrivals.length + " new bookings: " + arrivals.join("; ") + ".";
+    var text = "";
+    if (arrivals.length) {
+      text = arrivals.length === 1
+        ? "New booking: " + arrivals[0] + "."
+        : arrivals.length + " new bookings: " + arrivals.join("; ") + ".";
+    }
+    if (answers.length) {
+      text += (text ? " " : "") + "Quote answered: " + answers.join("; ") + ".";
+    }
     arrivals = [];
+    answers = [];
     announce(text);
   }
 
@@ -153,10 +162,17 @@
   // After rows arrived or changed: rows seen already stay seen, new ones are watched.
   function refreshNew() {
     document.querySelectorAll("tr.booking.is-new").forEach(function (row) {
-      if (seen[row.id] === newsOf(row)) {
+      var news = newsOf(row);
+      if (seen[row.id] === news) {
         markSeen(row);
-      } else if (viewport) {
+        return;
+      }
+      if (viewport) {
         viewport.observe(row);
+      }
+      if (news.indexOf("answer-") === 0 && !heard[news]) {
+        heard[news] = true;
+        answers.push(describe(row));
       }
     });
     updateTitle();

@@ -151,8 +151,16 @@ def test_the_patient_accepts_on_a_phone_and_the_open_dashboard_shows_it_live(
 
     expect(row.locator(".badge-new")).to_be_visible(timeout=LIVE_DEADLINE_MS)
     expect(row).to_have_attribute("data-news", f"answer-{_newest_answer(app)}")
+    expect(page.locator("#announcer")).to_have_text("Quote answered: " + _described(row) + ".")
     assert page.evaluate("window.__notReloaded") is True
     shot(page, f"dashboard-after-{language}-answer")
+
+
+def _described(row) -> str:
+    """The row as static/app.js names it: the patient, the booking's time."""
+    return f"{row.locator('[id^=patient-link-]').inner_text().strip()}, " + (
+        row.locator("time").inner_text().strip()
+    )
 
 
 def _newest_answer(app) -> int:
