@@ -44,7 +44,7 @@ TABS = {
 DEFAULT_TAB = "upcoming"
 PER_PAGE = 25
 # Rows an export reads at once (``every_consultation``).
-EXPORT_CHUNK = 1000
+EXPORT_CHUNK = 500
 # A booking committed a little after a later one was already seen is still picked up:
 # each poll looks this far behind its cursor.
 CHANGE_OVERLAP = timedelta(seconds=5)
