@@ -30,24 +30,15 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
-from typing import Any
 
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from bench.dashboard import (
-    SERVER_URL_VARIABLES,
-    _nothing_to_drop,
-    create_consultant_login,
-    log_in,
-    postgres_database,
-    seed,
-)
+from bench.dashboard import bench_backends, create_consultant_login, log_in, seed
 from bench.serving import bench_app
 from webapp.extensions import db
 
@@ -89,15 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("need at least 100 patients and 1 repeat")
     os.environ["APP_ENV"] = "testing"
 
-    server = next((os.environ[name] for name in SERVER_URL_VARIABLES if os.environ.get(name)), None)
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
-        backends: list[tuple[str, Callable[[int], Any]]] = [
-            ("sqlite", lambda size: _nothing_to_drop(f"sqlite:///{Path(tmp) / f'c-{size}.db'}"))
-        ]
-        if server:
-            backends.append(("postgresql", lambda _size: postgres_database(server)))
-        for backend, database in backends:
+        for backend, database in bench_backends(Path(tmp)):
             for size in args.patients:
                 with database(size) as url:
                     print(f"[{backend}] seeding {size:,} patients ...", flush=True)
