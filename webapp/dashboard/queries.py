@@ -405,14 +405,13 @@ def every_consultation(view: DashboardView) -> Iterator[Consultation]:
     Rows are read ``EXPORT_CHUNK`` at a time (a server-side cursor on PostgreSQL), so
     however many there are, only a chunk's worth is held at once.
     """
-    chunk = EXPORT_CHUNK
     if not view.searching:
         query = _with_patient(select(Consultation)).where(view_condition(view))
         yield from db.session.scalars(
-            query.order_by(*_tab_order(view)).execution_options(yield_per=chunk)
+            query.order_by(*_tab_order(view)).execution_options(yield_per=EXPORT_CHUNK)
         )
         return
-    found = db.session.scalars(found_patients(view).execution_options(yield_per=chunk))
+    found = db.session.scalars(found_patients(view).execution_options(yield_per=EXPORT_CHUNK))
     for patient_ids in found.partitions():
         for _, consultations in _with_consultations(view, list(patient_ids)):
             yield from consultations
