@@ -112,9 +112,11 @@ def bench_backend(
                 measurement.rows, measurement.size = download(client, path)
                 measurement.seconds.append(time.perf_counter() - started)
             measurement.peak_bytes, measurement.rss_bytes = weigh(client, path)
+            rss = measurement.rss_bytes
             print(
                 f"  {name}: {measurement.rows:,} rows, {measurement.median_ms:.0f} ms median, "
-                f"peak {measurement.peak_bytes / 2**20:.1f} MiB",
+                f"peak {measurement.peak_bytes / 2**20:.1f} MiB"
+                + (f", RSS +{rss / 2**20:.1f} MiB" if rss is not None else ""),
                 flush=True,
             )
             measured.append(measurement)
