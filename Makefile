@@ -83,6 +83,7 @@ export BENCH_DATABASE_URL
 
 bench: install
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.export
 
 bench-ingest: install wrk
 	$(BIN)/python -m bench.ingest

@@ -171,19 +171,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("need at least 100 patients and 1 repeat")
     os.environ["APP_ENV"] = "testing"
 
-    server = next((os.environ[name] for name in SERVER_URL_VARIABLES if os.environ.get(name)), None)
     results: list[Measurement] = []
     setup: list[tuple[str, int, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        backends: list[tuple[str, Callable[[int], Any]]] = [
-            (
-                "sqlite",
-                lambda size: _nothing_to_drop(f"sqlite:///{Path(tmp) / f'clinic-{size}.db'}"),
-            )
-        ]
-        if server:
-            backends.append(("postgresql", lambda _size: postgres_database(server)))
-        for backend, database in backends:
+        for backend, database in bench_backends(Path(tmp)):
             for size in args.patients:
                 with database(size) as url:
                     print(f"[{backend}] seeding {size:,} patients ...", flush=True)
@@ -191,6 +182,19 @@ def main(argv: list[str] | None = None) -> None:
                     results.extend(measured)
                     setup.append((backend, size, migrate_s, seed_s))
     print_report(results, setup, args.patients, args.repeat)
+
+
+def bench_backends(tmp: Path) -> list[tuple[str, Callable[[int], Any]]]:
+    """The databases to measure, each a name and a context manager that gives, for a number
+    of patients, the URL of an empty database: SQLite files in ``tmp`` and, when
+    ``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` names a server, PostgreSQL."""
+    server = next((os.environ[name] for name in SERVER_URL_VARIABLES if os.environ.get(name)), None)
+    backends: list[tuple[str, Callable[[int], Any]]] = [
+        ("sqlite", lambda size: _nothing_to_drop(f"sqlite:///{tmp / f'clinic-{size}.db'}"))
+    ]
+    if server:
+        backends.append(("postgresql", lambda _size: postgres_database(server)))
+    return backends
 
 
 @contextmanager

@@ -3,6 +3,8 @@ per stage, with "expired" read from the clock."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -117,3 +119,22 @@ def test_a_waiting_quote_expires_on_the_clock(app, patients, time_machine):
         assert names("expired") == {"Expired Emre", "Sent Selin"}
         assert names("quote_sent") == set()
         assert names("accepted") == {"Accepted Ayla"}
+
+
+def test_the_csv_export_carries_the_stage_and_filters_by_it(consultant_client, patients):
+    response = consultant_client.get("/export.csv", query_string={"q": "example.com"})
+    rows = csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))
+    stages = {row["Name"]: row["Stage"] for row in rows}
+    assert stages == {
+        "Assessed Arda": "Assessed",
+        "Sent Selin": "Quote sent",
+        "Expired Emre": "Expired",
+        "Accepted Ayla": "Accepted",
+        "Booked Berk": "",
+    }
+
+    response = consultant_client.get(
+        "/export.csv", query_string={"q": "example.com", "stage": "expired"}
+    )
+    rows = csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))
+    assert [row["Name"] for row in rows] == ["Expired Emre"]

@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "note.edited": "Edited a note",
     "consultation.status_changed": "Changed a consultation's status",
     "delivery.replayed": "Replayed a Cal.com delivery",
+    "dashboard.exported": "Exported the dashboard's view as CSV",
     "consultant.invited": "Invited someone to the team",
     "consultant.joined": "Joined the team",
     "consultant.reactivated": "Came back to the team",

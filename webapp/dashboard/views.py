@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from webapp.audit.trail import record
 from webapp.cal.actions import (
     MAX_REASON_LENGTH,
     BookingAction,
@@ -35,6 +36,12 @@ from webapp.connection.health import needs_attention
 from webapp.dashboard.attendance import IN_CAL_COM, OUTCOMES, NotMarkableError, mark_outcome
 from webapp.dashboard.controls import booking_controls, cal_actions_on
 from webapp.dashboard.counts import patients_per_stage, tab_counts
+from webapp.dashboard.export import (
+    export_columns,
+    export_details,
+    export_filename,
+    exported_consultations,
+)
 from webapp.dashboard.queries import (
     DEFAULT_TAB,
     MAX_PAGE,
@@ -53,6 +60,7 @@ from webapp.dashboard.queries import (
 )
 from webapp.extensions import db
 from webapp.models import Consultation, ConsultationStatus
+from webapp.pages.csv import DEFAULT_SEPARATOR, SEPARATORS, table_response
 from webapp.pages.filters import zone
 from webapp.questionnaire.links import questionnaire_token
 from webapp.quote.answers import answered_since
@@ -101,6 +109,26 @@ def index() -> Response:
         "attention": needs_attention(view.now),  # the connection banner, full page only
     }
     return _vary(make_response(render_template("dashboard/index.html", **context)))
+
+
+@bp.get("/export.csv")
+@login_required
+def export() -> Response:
+    """The dashboard's view that the query string asks for (read as ``GET /`` reads it),
+    every page of it, as CSV; ``sep=semicolon`` separates with semicolons (Excel in German
+    or Turkish). Audited before the file streams."""
+    view = _view()
+    separator = request.args.get("sep", DEFAULT_SEPARATOR)
+    if separator not in SEPARATORS:
+        separator = DEFAULT_SEPARATOR
+    audit = record("dashboard.exported", current_user, details=export_details(view, separator))
+    db.session.commit()
+    return table_response(
+        export_filename(view),
+        export_columns(view),
+        exported_consultations(view, audit.id),
+        separator,
+    )
 
 
 @bp.get("/dashboard/updates")
