@@ -70,6 +70,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.insights import views as insights_views
     from webapp.pages import filters
     from webapp.patients import views as patient_views
+    from webapp.privacy import cli as privacy_cli
+    from webapp.privacy import views as privacy_views
     from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
     from webapp.security import headers, storable
@@ -87,6 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         team_views.bp,
         account_views.bp,
         insights_views.bp,
+        privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
@@ -96,7 +99,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     spool.register(app)
     language.register(app)
-    for commands in (cal_cli, auth_cli, cli):
+    for commands in (cal_cli, auth_cli, privacy_cli, cli):
         commands.register(app)
     return app
 

@@ -31,6 +31,7 @@ from webapp.database.conflicts import ConflictError
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
 from webapp.patients.contact import InvalidContactError
+from webapp.privacy.personal_data import ERASED_BODY
 from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,10 @@ def _finish(
     if applied is not None:
         event.consultation_id = applied.consultation.id
         event.patient_profile_id = applied.patient.id
+        if applied.patient.erased_at is not None:
+            # A later delivery about an erased patient's booking is applied (its time and
+            # status), then kept as its hash and envelope only, like their earlier ones.
+            event.body = ERASED_BODY
     db.session.flush()
     logger.info(
         "cal event %s trigger=%s booking=%s status=%s consultation=%s",
