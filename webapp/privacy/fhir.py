@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wtforms import Field, RadioField, SelectMultipleField
+from flask_babel import force_locale
+from wtforms import RadioField, SelectMultipleField, TextAreaField
 
 from webapp.models import (
     Consultation,
@@ -132,30 +134,34 @@ def appointment_resource(consultation: Consultation, patient_url: str) -> dict[s
     )
 
 
-def _question_type(field: Field) -> tuple[str, bool]:
-    if isinstance(field, SelectMultipleField):
-        return "choice", True
-    if isinstance(field, RadioField):
-        return "choice", False
-    return ("text" if field.type == "TextAreaField" else "string"), False
+@dataclass(frozen=True)
+class Question:
+    """One question of the questionnaire as FHIR describes it: its words in English, its
+    type, and the choices' codes with their words."""
+
+    text: str
+    kind: str  # FHIR's item type: choice, text or string
+    repeats: bool
+    choices: dict[str, str]
+
+
+def question(name: str) -> Question:
+    """The question behind an answer field, read from the form's declaration (no request
+    is needed, so a shell command exports too)."""
+    declared = getattr(QuestionnaireForm, name)
+    field_class = declared.field_class
+    label = declared.args[0] if declared.args else declared.kwargs.get("label", name)
+    choices = {choice.value: str(choice.label) for choice in declared.kwargs.get("choices") or []}
+    if issubclass(field_class, SelectMultipleField | RadioField):
+        return Question(str(label), "choice", issubclass(field_class, SelectMultipleField), choices)
+    return Question(str(label), "text" if issubclass(field_class, TextAreaField) else "string",
+                    False, {})  # fmt: skip
 
 
 def questionnaire_resource() -> dict[str, Any]:
     """The ``Questionnaire`` the clinic's patients answer, its questions in English."""
-    form = QuestionnaireForm(meta={"csrf": False}, formdata=None)
-    items = []
-    for name in ANSWER_FIELDS:
-        field = form[name]
-        kind, repeats = _question_type(field)
-        item: dict[str, Any] = {"linkId": name, "text": str(field.label.text), "type": kind}
-        if repeats:
-            item["repeats"] = True
-        if kind == "choice":
-            item["answerOption"] = [
-                {"valueCoding": {"code": choice.value, "display": str(choice.label)}}
-                for choice in field.choices
-            ]
-        items.append(item)
+    with force_locale("en"):
+        items = [_questionnaire_item(name) for name in ANSWER_FIELDS]
     return {
         "resourceType": "Questionnaire",
         "url": QUESTIONNAIRE_URL,
@@ -168,12 +174,26 @@ def questionnaire_resource() -> dict[str, Any]:
     }
 
 
-def _answers(field: Field, value: Any) -> list[dict[str, Any]]:
+def _questionnaire_item(name: str) -> dict[str, Any]:
+    asked = question(name)
+    item: dict[str, Any] = {"linkId": name, "text": asked.text, "type": asked.kind}
+    if asked.repeats:
+        item["repeats"] = True
+    if asked.choices:
+        item["answerOption"] = [
+            {"valueCoding": {"code": code, "display": words}}
+            for code, words in asked.choices.items()
+        ]
+    return item
+
+
+def _answers(asked: Question, value: Any) -> list[dict[str, Any]]:
     values = value if isinstance(value, list) else [value]
     values = [v for v in values if v not in (None, "")]
-    if isinstance(field, RadioField | SelectMultipleField):
-        labels = {choice.value: str(choice.label) for choice in field.choices}
-        return [{"valueCoding": {"code": v, "display": labels.get(v, str(v))}} for v in values]
+    if asked.kind == "choice":
+        return [
+            {"valueCoding": {"code": v, "display": asked.choices.get(v, str(v))}} for v in values
+        ]
     return [{"valueString": str(v)} for v in values]
 
 
@@ -181,12 +201,13 @@ def questionnaire_response_resource(
     submission: QuestionnaireSubmission, patient_url: str
 ) -> dict[str, Any]:
     """A ``QuestionnaireResponse`` for one submission; unanswered questions are left out."""
-    form = QuestionnaireForm(meta={"csrf": False}, formdata=None)
     items = []
-    for name in ANSWER_FIELDS:
-        answers = _answers(form[name], submission.answers.get(name))
-        if answers:
-            items.append({"linkId": name, "text": str(form[name].label.text), "answer": answers})
+    with force_locale("en"):
+        for name in ANSWER_FIELDS:
+            asked = question(name)
+            answers = _answers(asked, submission.answers.get(name))
+            if answers:
+                items.append({"linkId": name, "text": asked.text, "answer": answers})
     return _drop_empty(
         {
             "resourceType": "QuestionnaireResponse",
