@@ -472,3 +472,61 @@ def test_an_erased_booking_still_answers_a_repeat_delivery_as_a_duplicate(app, a
     repeat = post_delivery(admin_client, document)
 
     assert repeat.status_code == 200 and repeat.get_json()["status"] == "duplicate"
+
+
+def test_the_shell_erases_after_asking_and_refuses_what_the_law_keeps(app, runner, client):
+    patient_id = booked(client)["patient_id"]
+
+    declined = runner.invoke(args=["patients", "erase", str(patient_id)], input="n\n")
+    with app.app_context():
+        assert db.session.get(PatientProfile, patient_id).name == NAME
+    app.config["MEDICAL_RECORDS_MIN_YEARS"] = 50
+    kept = runner.invoke(args=["patients", "erase", str(patient_id), "--yes"])
+    app.config["MEDICAL_RECORDS_MIN_YEARS"] = 0
+    erased = runner.invoke(args=["patients", "erase", str(patient_id)], input="y\n")
+    again = runner.invoke(args=["patients", "erase", str(patient_id), "--yes"])
+
+    assert declined.exit_code != 0
+    assert kept.exit_code != 0 and "until" in kept.output
+    assert erased.exit_code == 0, erased.output
+    assert again.exit_code == 0 and "erased already" in again.output
+    with app.app_context():
+        patient = db.session.get(PatientProfile, patient_id)
+        assert patient.erased_at is not None and patient.name is None
+        audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.erased"))
+        assert audit.consultant_id is None
+
+
+def test_retention_lists_then_erases_patients_not_seen_in_n_years(app, runner, client):
+    old_id = booked(client)["patient_id"]
+    recent = booking_document("RecentBooking00000001", email="recent@example.com", phone=None)
+    recent["payload"]["bookingId"] = 91001
+    recent_id = deliver(client, recent)["patient_id"]
+    now = datetime.now(UTC)
+    with app.app_context():
+        for patient_id, start in (
+            (old_id, now - timedelta(days=365 * 6)),
+            (recent_id, now - timedelta(days=30)),
+        ):
+            patient = db.session.get(PatientProfile, patient_id)
+            patient.created_at = start - timedelta(days=1)
+            for consultation in patient.consultations:
+                consultation.start_time = start
+                consultation.status = ConsultationStatus.COMPLETED
+        db.session.commit()
+
+    listed = runner.invoke(args=["patients", "retention", "--older-than-years", "5", "--dry-run"])
+    app.config["MEDICAL_RECORDS_MIN_YEARS"] = 10
+    kept_by_law = runner.invoke(
+        args=["patients", "retention", "--older-than-years", "5", "--dry-run"]
+    )
+    app.config["MEDICAL_RECORDS_MIN_YEARS"] = 0
+    erased = runner.invoke(args=["patients", "retention", "--older-than-years", "5", "--yes"])
+
+    assert listed.exit_code == 0, listed.output
+    assert f"patient #{old_id}:" in listed.output and f"#{recent_id}:" not in listed.output
+    assert "0 patient(s)" in kept_by_law.output
+    assert erased.exit_code == 0 and "Erased 1 patient(s)" in erased.output
+    with app.app_context():
+        assert db.session.get(PatientProfile, old_id).erased_at is not None
+        assert db.session.get(PatientProfile, recent_id).erased_at is None
