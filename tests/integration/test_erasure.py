@@ -530,3 +530,18 @@ def test_retention_lists_then_erases_patients_not_seen_in_n_years(app, runner, c
     with app.app_context():
         assert db.session.get(PatientProfile, old_id).erased_at is not None
         assert db.session.get(PatientProfile, recent_id).erased_at is None
+
+
+def test_an_erased_patients_record_takes_no_new_note(app, admin_client):
+    patient_id = booked(admin_client)["patient_id"]
+    assert erase_by_form(admin_client, patient_id).status_code == 302
+    page = admin_client.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert "takes no new notes" in page and 'name="body"' not in page
+
+    admin_client.post(
+        f"/patients/{patient_id}/notes",
+        data={"csrf_token": csrf_token_from(page), "body": f"{CANARY} called back"},
+    )
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PatientNote)) == 0
