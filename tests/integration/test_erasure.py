@@ -266,6 +266,7 @@ def test_erasure_keeps_the_books_and_names_the_patient_erased_everywhere(
     dashboard = admin_client.get("/?tab=past").get_data(as_text=True)
     assert label in dashboard
     assert "Oliver" not in admin_client.get("/?q=oliver").get_data(as_text=True)
+    assert label in admin_client.get("/?q=erased").get_data(as_text=True)
 
 
 def test_erasing_twice_is_harmless_and_asks_for_the_typed_number(app, admin_client):
