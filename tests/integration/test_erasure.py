@@ -546,3 +546,22 @@ def test_an_erased_patients_record_takes_no_new_note(app, admin_client):
 
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PatientNote)) == 0
+
+
+def test_deliveries_not_acted_on_keep_no_body_and_a_replay_changes_nothing(
+    app, admin_client, runner
+):
+    answer = booked(admin_client)
+    assert erase_by_form(admin_client, answer["patient_id"]).status_code == 302
+    started = booking_document(UID, email=EMAIL, name=NAME)
+    started["triggerEvent"] = "BOOKING_PAYMENT_INITIATED"
+
+    stored = post_delivery(admin_client, started).get_json()
+    replayed = runner.invoke(args=["cal", "replay", str(answer["event_id"])])
+
+    assert stored["status"] == "ignored"
+    assert replayed.exit_code == 0, replayed.output
+    with app.app_context():
+        assert db.session.get(WebhookEvent, stored["event_id"]).body == ERASED_BODY
+        first = db.session.get(WebhookEvent, answer["event_id"])
+        assert (first.status, first.body) == ("processed", ERASED_BODY)

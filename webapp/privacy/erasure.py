@@ -74,6 +74,21 @@ def is_erased(patient: PatientProfile | None) -> bool:
     return patient is not None and patient.erased_at is not None
 
 
+def is_erased_booking(booking_uid: str) -> bool:
+    """Whether a booking uid belongs to an erased patient (any seat of it)."""
+    return (
+        db.session.scalar(
+            select(Consultation.id)
+            .join(Consultation.patient)
+            .where(
+                Consultation.cal_booking_uid == booking_uid, PatientProfile.erased_at.is_not(None)
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def patient_label(patient: PatientProfile) -> str:
     """How the clinic's pages name a patient: their name, or "Erased patient #<id>" with
     the date of erasure."""
