@@ -139,7 +139,8 @@ def erase_patient(
         )
     )
     uids = sorted({c.cal_booking_uid for c in consultations})
-    lock_booking(*uids)  # a delivery of these bookings waits, then sees the erasure
+    if uids:
+        lock_booking(*uids)  # a delivery of these bookings waits, then sees the erasure
     # A seated booking's uid is shared by every seat holder: answers sent from it are no
     # one's, so only the patient's own bookings' answers are theirs.
     own_uids = sorted({c.cal_booking_uid for c in consultations if not c.seat_key})
