@@ -565,3 +565,64 @@ def test_deliveries_not_acted_on_keep_no_body_and_a_replay_changes_nothing(
         assert db.session.get(WebhookEvent, stored["event_id"]).body == ERASED_BODY
         first = db.session.get(WebhookEvent, answer["event_id"])
         assert (first.status, first.body) == ("processed", ERASED_BODY)
+
+
+def test_a_patient_with_no_consultation_is_erased_too(app, runner):
+    with app.app_context():
+        patient = PatientProfile(user=User(email=EMAIL, name=NAME), name=NAME, email=EMAIL)
+        db.session.add(patient)
+        db.session.commit()
+        patient_id = patient.id
+
+    result = runner.invoke(args=["patients", "erase", str(patient_id), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        erased = db.session.get(PatientProfile, patient_id)
+        assert (erased.name, erased.user.email, erased.erased_at is not None) == (None, None, True)
+
+
+def test_an_erasure_that_fails_half_way_changes_nothing(app, client, monkeypatch):
+    answer = booked(client)
+
+    def broken(_ids: list[int]) -> int:
+        raise RuntimeError("the database went away half way")
+
+    monkeypatch.setattr("webapp.privacy.erasure.erase_notes", broken)
+    with app.app_context():
+        patient = db.session.get(PatientProfile, answer["patient_id"])
+        with pytest.raises(RuntimeError):
+            erase_patient(patient, None, datetime.now(UTC))
+        db.session.rollback()
+
+    with app.app_context():
+        patient = db.session.get(PatientProfile, answer["patient_id"])
+        assert (patient.name, patient.erased_at) == (NAME, None)
+        consultation = db.session.get(Consultation, answer["consultation_id"])
+        assert consultation.attendee_email == EMAIL and consultation.booking_answers
+        assert db.session.get(WebhookEvent, answer["event_id"]).body != ERASED_BODY
+
+
+def test_a_reschedule_of_an_erased_patients_booking_carries_only_time_and_status(app, admin_client):
+    first = booked(admin_client)
+    assert erase_by_form(admin_client, first["patient_id"]).status_code == 302
+    rescheduled = fixture_json("booking_rescheduled.json")  # replaces UID
+
+    answer = deliver(admin_client, rescheduled)
+
+    with app.app_context():
+        assert answer["patient_id"] == first["patient_id"]
+        new = db.session.get(Consultation, answer["consultation_id"])
+        old = db.session.get(Consultation, first["consultation_id"])
+        assert old.status == "rescheduled" and old.rescheduled_to_id == new.id
+        assert new.start_time is not None and new.status == "scheduled"
+        assert (new.title, new.attendee_email, new.attendee_phone, new.booking_answers) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        assert new.organizer_name == "Dr. Selin Aydin"
+        patient = db.session.get(PatientProfile, first["patient_id"])
+        assert (patient.name, patient.email, patient.user.email) == (None, None, None)
+        assert db.session.get(WebhookEvent, answer["event_id"]).body == ERASED_BODY

@@ -206,7 +206,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
                 patient=patient,
                 start_time=booking.reschedule_start_time,
                 end_time=booking.reschedule_end_time,
-                title=booking.title,
+                title=booking.title if patient.erased_at is None else None,
             )
             created.append(replaced)
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
@@ -386,15 +386,22 @@ def _reason_kept(patient: PatientProfile, booking: Booking) -> str | None:
     return booking.cancellation_reason if patient.erased_at is None else None
 
 
-# What a booking of an erased patient still takes from Cal.com: its time, never a person.
-ERASED_PATIENTS_BOOKING_DETAILS = ("cal_booking_id", "start_time", "end_time")
+# What a booking of an erased patient still takes from Cal.com: its id, its time and its
+# consultant, never the person.
+ERASED_PATIENTS_BOOKING_DETAILS = (
+    "cal_booking_id",
+    "start_time",
+    "end_time",
+    "organizer_name",
+    "organizer_email",
+)
 
 
 def _fill_booking_details(
     consultation: Consultation, booking: Booking, details: ContactDetails, *, erased: bool
 ) -> None:
     """Give the consultation every booking detail it lacks; answers are merged by key.
-    A booking of an erased patient takes only its ids and times."""
+    A booking of an erased patient takes only ``ERASED_PATIENTS_BOOKING_DETAILS``."""
     for attribute, value in (
         ("cal_booking_id", booking.booking_id),
         ("title", booking.title),

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
+from webapp.audit.views import ACTION_LABELS
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -223,7 +224,12 @@ def audit_section(patient: PatientProfile) -> list[dict[str, Any]]:
         .order_by(AuditEvent.at, AuditEvent.id)
     )
     return [
-        {"at": _time(event.at), "action": event.action, "by": name or "System"}
+        {
+            "at": _time(event.at),
+            "action": event.action,
+            "what": ACTION_LABELS.get(event.action, event.action),
+            "by": name or "System",
+        }
         for event, name in rows
     ]
 
