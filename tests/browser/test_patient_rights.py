@@ -84,6 +84,7 @@ def test_an_admin_exports_then_erases_a_patient_from_the_patient_page(
     check_page(page)
     page.goto(f"{live_server}/?tab=upcoming")
     expect(page.get_by_text(f"Erased patient #{patient_id}").first).to_be_visible()
+    shot(page, f"rights-dashboard-erased-{name}")
     with app.app_context():
         assert db.session.get(PatientProfile, patient_id).erased_at is not None
     context.close()
