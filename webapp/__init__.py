@@ -70,6 +70,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.insights import views as insights_views
     from webapp.pages import filters
     from webapp.patients import views as patient_views
+    from webapp.privacy import cli as privacy_cli
+    from webapp.privacy import views as privacy_views
     from webapp.questionnaire import language
     from webapp.questionnaire import views as questionnaire_views
     from webapp.quote import views as quote_views
@@ -91,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         insights_views.bp,
         treatment_views.bp,
         quote_views.bp,
+        privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
@@ -100,7 +103,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     spool.register(app)
     language.register(app)
-    for commands in (cal_cli, auth_cli, cli):
+    for commands in (cal_cli, auth_cli, privacy_cli, cli):
         commands.register(app)
     return app
 

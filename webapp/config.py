@@ -97,11 +97,25 @@ def flag(name: str, raw: str | None, default: bool) -> bool:
     return value
 
 
+def whole_years(name: str, raw: str | None) -> int:
+    """A number of years, 0 or more; 0 when unset or empty. Raises ``ConfigError`` for
+    anything else."""
+    if not raw or not raw.strip():
+        return 0
+    try:
+        years = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of years, not {raw!r}") from None
+    if years < 0:
+        raise ConfigError(f"{name} cannot be negative ({years})")
+    return years
+
+
 def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment.
 
     Raises ``ConfigError`` when ``APP_ENV`` is unknown, ``REQUIRE_TWO_FACTOR`` is not on or
-    off, or when production lacks
+    off, ``MEDICAL_RECORDS_MIN_YEARS`` is not a whole number of years, or when production lacks
     ``SECRET_KEY`` or ``CAL_WEBHOOK_SECRET``, has a ``SECRET_KEY`` shorter than 32 bytes,
     or keeps rate-limit counters per process (``RATELIMIT_STORAGE_URI`` unset or
     ``memory://``). The message names every problem at once.
@@ -161,6 +175,11 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "CAL_API_URL": (env.get("CAL_API_URL") or "https://api.cal.com/v2").rstrip("/"),
         "CAL_API_KEY": env.get("CAL_API_KEY") or None,
         "CAL_SILENCE_ALERT_HOURS": float(env.get("CAL_SILENCE_ALERT_HOURS", "48") or 48),
+        # Years a patient's record is kept after their last consultation (the clinic's
+        # legal duty); erasure is refused before then (``webapp.privacy.retention``).
+        "MEDICAL_RECORDS_MIN_YEARS": whole_years(
+            "MEDICAL_RECORDS_MIN_YEARS", env.get("MEDICAL_RECORDS_MIN_YEARS")
+        ),
         # Consultants must sign in with a second factor; one without it enrols first.
         "REQUIRE_TWO_FACTOR": flag(
             "REQUIRE_TWO_FACTOR", env.get("REQUIRE_TWO_FACTOR"), app_env == "production"

@@ -162,6 +162,10 @@ class PatientProfile(db.Model):
     stage: Mapped[str | None] = mapped_column(String(20))
     stage_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     quote_valid_until: Mapped[date | None] = mapped_column(Date)
+    # When the patient's personal data was erased (``webapp.privacy.erasure``): the record
+    # stays for the clinic's books as "Erased patient #<id>", every link to it stops
+    # working and no booking is ever matched to it again.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -319,6 +323,11 @@ class QuestionnaireSubmission(db.Model):
     typed_phone: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The patient's consent to processing their health data: when they gave it and which
+    # wording they saw (``CONSENT_WORDING_VERSION``); NULL on submissions from before
+    # consent was recorded.
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consent_wording_version: Mapped[str | None] = mapped_column(String(20))
 
     patient: Mapped[PatientProfile | None] = relationship()
 

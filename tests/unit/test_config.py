@@ -149,3 +149,13 @@ def test_cal_com_settings_have_defaults_and_come_from_the_environment(tmp_path):
 
 def test_tests_start_no_spool_drainer_unless_they_ask(tmp_path):
     assert load_settings(tmp_path, {"APP_ENV": "testing"})["CAL_SPOOL_DRAINER"] is False
+
+
+def test_medical_records_min_years_is_a_whole_number_of_years_default_0(tmp_path):
+    testing = {"APP_ENV": "testing"}
+    assert load_settings(tmp_path, testing)["MEDICAL_RECORDS_MIN_YEARS"] == 0
+    ten = load_settings(tmp_path, testing | {"MEDICAL_RECORDS_MIN_YEARS": " 10 "})
+    assert ten["MEDICAL_RECORDS_MIN_YEARS"] == 10
+    for wrong in ("ten", "2.5", "-1"):
+        with pytest.raises(ConfigError, match="MEDICAL_RECORDS_MIN_YEARS"):
+            load_settings(tmp_path, testing | {"MEDICAL_RECORDS_MIN_YEARS": wrong})

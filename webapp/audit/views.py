@@ -28,6 +28,8 @@ LATEST_DAY = date(2100, 1, 1)
 ACTION_LABELS = {
     "patient.viewed": "Opened the patient page",
     "patient.merged": "Merged two patient records",
+    "patient.exported": "Exported the patient's whole record",
+    "patient.erased": "Erased the patient's personal data",
     "patient.merge_undone": "Undid a merge",
     "patient.duplicate_dismissed": "Said two records are different people",
     "note.added": "Added a note",

@@ -31,6 +31,8 @@ from webapp.database.conflicts import ConflictError
 from webapp.extensions import db
 from webapp.models import EventStatus, WebhookEvent, utcnow
 from webapp.patients.contact import InvalidContactError
+from webapp.privacy.erasure import is_erased_booking
+from webapp.privacy.personal_data import ERASED_BODY
 from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,17 @@ def process_event(event: WebhookEvent, delivery: Delivery | None = None) -> Outc
     ``delivery`` is the event's body already read (by ``receive_delivery``); it is read
     from the stored body when not given.
     """
+    if delivery is None and event.body == ERASED_BODY:
+        # Kept as its envelope and hash only: there is nothing left to apply, and its
+        # outcome stays as it was.
+        return Outcome(
+            event.id,
+            event.trigger_event,
+            EventStatus(event.status),
+            "its patient was erased: the body is gone and nothing is applied",
+            consultation_id=event.consultation_id,
+            patient_id=event.patient_profile_id,
+        )
     if delivery is None:
         try:
             delivery = read_delivery(event.body)
@@ -223,6 +236,16 @@ def _finish(
     if applied is not None:
         event.consultation_id = applied.consultation.id
         event.patient_profile_id = applied.patient.id
+        if applied.patient.erased_at is not None:
+            # A later delivery about an erased patient's booking is applied (its time and
+            # status), then kept as its hash and envelope only, like their earlier ones.
+            event.body = ERASED_BODY
+    elif (
+        status in (EventStatus.IGNORED, EventStatus.REJECTED)
+        and event.booking_uid
+        and is_erased_booking(event.booking_uid)
+    ):
+        event.body = ERASED_BODY  # stored, not acted on, and about an erased patient
     db.session.flush()
     logger.info(
         "cal event %s trigger=%s booking=%s status=%s consultation=%s",

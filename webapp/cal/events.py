@@ -169,7 +169,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     named = _seats_named(booking, seats)
     if named:
         for seat in named:
-            change_status(seat, status, at, booking.cancellation_reason)
+            change_status(seat, status, at, _reason_kept(seat.patient, booking))
             _note_reschedule_request(seat, booking, at)
         db.session.flush()
         return AppliedBooking(named[0], named[0].patient, patient_created=False)
@@ -184,7 +184,8 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     known = consultation or replaced
     if known is not None:
         patient = known.patient
-        fill_missing_details(patient, details)
+        if patient.erased_at is None:  # an erased patient's details never come back
+            fill_missing_details(patient, details)
     else:
         match = find_or_create_patient(details)
         patient, patient_created = match.patient, match.created
@@ -195,8 +196,8 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
             cal_booking_uid=booking.uid, seat_key=booking.seat_key, patient=patient
         )
         created.append(consultation)
-    _fill_booking_details(consultation, booking, details)
-    change_status(consultation, status, at, booking.cancellation_reason)
+    _fill_booking_details(consultation, booking, details, erased=patient.erased_at is not None)
+    change_status(consultation, status, at, _reason_kept(patient, booking))
     _note_reschedule_request(consultation, booking, at)
     if replaced_uid is not None:
         if replaced is None:
@@ -206,7 +207,7 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
                 patient=patient,
                 start_time=booking.reschedule_start_time,
                 end_time=booking.reschedule_end_time,
-                title=booking.title,
+                title=booking.title if patient.erased_at is None else None,
             )
             created.append(replaced)
         change_status(replaced, ConsultationStatus.RESCHEDULED, at)
@@ -215,7 +216,8 @@ def apply_booking(booking: Booking, details: ContactDetails | None, at: datetime
     db.session.flush()
     if consultation in created and consultation.status == ConsultationStatus.COMPLETED:
         refresh_stage(patient, at)
-    attach_pending_answers(*created)
+    if patient.erased_at is None:
+        attach_pending_answers(*created)
     return AppliedBooking(
         consultation, patient, patient_created, consultation_created=consultation in created
     )
@@ -249,6 +251,11 @@ def apply_attendance(booking: Booking, seats: list[Consultation], at: datetime) 
             holder = next((seat for seat in seats if attendee_email(seat) == attendee.email), None)
             if holder is not None:
                 apply_no_show(holder, attendee.email, attendee.no_show, at)
+            elif seats[0].patient.erased_at is not None:
+                # Erased: no email is kept to match or record. The booker of an ordinary
+                # booking is the first attendee listed; their flag changes the status only.
+                if not seats[0].seat_key and attendee is booking.attendees[0]:
+                    apply_no_show(seats[0], "", attendee.no_show, at)
             else:  # a guest: kept on the booking, no status changes
                 _record_attendance(seats[0], attendee.email, attendee.no_show, at)
     db.session.flush()
@@ -383,10 +390,27 @@ def _note_reschedule_request(consultation: Consultation, booking: Booking, at: d
         consultation.reschedule_requested_at = at
 
 
+def _reason_kept(patient: PatientProfile, booking: Booking) -> str | None:
+    """The cancellation reason to keep: the patient's words, unless they were erased."""
+    return booking.cancellation_reason if patient.erased_at is None else None
+
+
+# What a booking of an erased patient still takes from Cal.com: its id, its time and its
+# consultant, never the person.
+ERASED_PATIENTS_BOOKING_DETAILS = (
+    "cal_booking_id",
+    "start_time",
+    "end_time",
+    "organizer_name",
+    "organizer_email",
+)
+
+
 def _fill_booking_details(
-    consultation: Consultation, booking: Booking, details: ContactDetails
+    consultation: Consultation, booking: Booking, details: ContactDetails, *, erased: bool
 ) -> None:
-    """Give the consultation every booking detail it lacks; answers are merged by key."""
+    """Give the consultation every booking detail it lacks; answers are merged by key.
+    A booking of an erased patient takes only ``ERASED_PATIENTS_BOOKING_DETAILS``."""
     for attribute, value in (
         ("cal_booking_id", booking.booking_id),
         ("title", booking.title),
@@ -401,7 +425,9 @@ def _fill_booking_details(
         ("organizer_name", booking.organizer_name),
         ("organizer_email", booking.organizer_email),
     ):
+        if erased and attribute not in ERASED_PATIENTS_BOOKING_DETAILS:
+            continue
         if value is not None and getattr(consultation, attribute) is None:
             setattr(consultation, attribute, value)
-    if booking.answers:
+    if booking.answers and not erased:
         consultation.booking_answers = {**booking.answers, **(consultation.booking_answers or {})}

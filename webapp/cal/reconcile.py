@@ -40,6 +40,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.patients.contact import InvalidContactError
+from webapp.privacy.personal_data import ERASED_SEAT_PREFIX
 from webapp.security.logs import log_failure
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def seats_left(booking: dict[str, Any], held: list[Consultation]) -> list[Bookin
             )
         )
         for seat in held
-        if seat.seat_key and seat.seat_key not in listed
+        if seat.seat_key and seat.seat_key not in listed and not is_erased_seat(seat)
     ]
 
 
@@ -204,6 +205,12 @@ def no_shows_lifted(
             }
             lifted.append(parse_booking(Delivery(NO_SHOW_UPDATE, now, payload)))
     return lifted
+
+
+def is_erased_seat(seat: Consultation) -> bool:
+    """Whether the seat holder was erased: Cal.com lists them by an email we no longer
+    hold, so their seat is compared with nothing."""
+    return seat.seat_key.startswith(ERASED_SEAT_PREFIX)
 
 
 def _is_seated(booking: dict[str, Any]) -> bool:
@@ -285,7 +292,7 @@ def is_up_to_date(booking: dict[str, Any]) -> bool:
     uid = str(booking.get("uid"))
     if not _is_seated(booking):
         return _says_the_same(booking, _consultation(uid, ""))
-    held = {seat.seat_key: seat for seat in _consultations(uid)}
+    held = {seat.seat_key: seat for seat in _consultations(uid) if not is_erased_seat(seat)}
     listed = {_seat_key(person) for person, _answers in _people(booking)}
     return set(held) <= listed | {""} and all(
         _says_the_same(booking, held.get(key)) for key in listed

@@ -51,9 +51,11 @@ def search_text_for(
 @event.listens_for(PatientProfile, "before_insert")
 @event.listens_for(PatientProfile, "before_update")
 def _refresh_search_text(_mapper: Any, _connection: Any, patient: PatientProfile) -> None:
-    """Keep ``search_text`` in step with what it is made of, however the profile changes."""
+    """Keep ``search_text`` in step with what it is made of, however the profile changes.
+    An erased patient is found as "erased patient <id>", the words their rows show."""
+    name = patient.name if patient.erased_at is None else f"erased patient {patient.id}"
     patient.search_text = search_text_for(
-        patient.name, patient.email, patient.phone, patient.city, patient.country
+        name, patient.email, patient.phone, patient.city, patient.country
     )
 
 

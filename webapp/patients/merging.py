@@ -185,6 +185,8 @@ def undo_merge(merge: PatientMerge, consultant: Consultant) -> None:
     if later is not None:
         raise MergeError("A later merge of these records must be undone first.")
     snapshot = merge.snapshot
+    if snapshot.get("erased"):
+        raise MergeError("The patient was erased since: this merge cannot be undone.")
     users = _table(User)
     user_ids = [int(i) for i in snapshot["users"]]
     emails = [row["email"] for row in snapshot["users"].values() if row["email"]]
@@ -273,6 +275,8 @@ def _check_pair(survivor: PatientProfile, merged: PatientProfile) -> None:
         raise MergeError("A record cannot be merged into itself.")
     if survivor.merged_into_id is not None or merged.merged_into_id is not None:
         raise MergeError("One of these records was merged already.")
+    if survivor.erased_at is not None or merged.erased_at is not None:
+        raise MergeError("An erased patient's record cannot be merged.")
 
 
 def _references_to_patients() -> list[Column[Any]]:

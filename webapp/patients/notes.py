@@ -9,6 +9,7 @@ Functions here flush; the request commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -37,7 +38,9 @@ class NoteThread:
 
 
 def add_note(patient: PatientProfile, consultant: Consultant, body: str) -> PatientNote:
-    """Write a new note on ``patient`` and record ``note.added``; raises ``NoteError``."""
+    """Write a new note on ``patient`` and record ``note.added``; raises ``NoteError``
+    (an erased patient's record takes no new note: it could name them again)."""
+    _check_not_erased(patient.erased_at)
     note = PatientNote(
         patient_profile_id=patient.id, consultant_id=consultant.id, body=_checked(body)
     )
@@ -50,7 +53,9 @@ def add_note(patient: PatientProfile, consultant: Consultant, body: str) -> Pati
 def edit_note(note: PatientNote, consultant: Consultant, body: str) -> PatientNote:
     """Write a new version of ``note`` that replaces it (the earlier text stays) and
     record ``note.edited``. Raises ``NoteError`` when ``note`` was already replaced (so
-    versions never fork) or the body is empty or too long."""
+    versions never fork), the body is empty or too long, or the patient was erased."""
+    patient = db.session.get(PatientProfile, note.patient_profile_id)
+    _check_not_erased(patient.erased_at if patient else None)
     if db.session.scalar(select(PatientNote.id).where(PatientNote.replaces_id == note.id)):
         raise NoteError("This note was edited meanwhile; edit its latest version.")
     version = PatientNote(
@@ -61,11 +66,15 @@ def edit_note(note: PatientNote, consultant: Consultant, body: str) -> PatientNo
     )
     db.session.add(version)
     db.session.flush()
-    patient = db.session.get(PatientProfile, note.patient_profile_id)
     trail.record(
         "note.edited", consultant, patient, {"note_id": version.id, "replaces_id": note.id}
     )
     return version
+
+
+def _check_not_erased(erased_at: datetime | None) -> None:
+    if erased_at is not None:
+        raise NoteError("This patient was erased: their record takes no new notes.")
 
 
 def note_threads(patient: PatientProfile) -> list[NoteThread]:

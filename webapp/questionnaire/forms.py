@@ -81,6 +81,13 @@ def _possible_phone(form: FlaskForm, field: Field) -> None:
         )
 
 
+# The consent the patient gives, and its version, recorded with each submission: change
+# the version whenever the wording changes (in any language), so that the record says
+# which words each patient agreed to.
+CONSENT_WORDING = _l("I agree that the clinic processes my health data to prepare my consultation.")
+CONSENT_WORDING_VERSION = "2026-12-06"
+
+
 class QuestionnaireForm(FlaskForm):
     """Everything the clinic asks before the consultation."""
 
@@ -133,7 +140,7 @@ class QuestionnaireForm(FlaskForm):
     )
 
     consent = BooleanField(
-        _l("I agree that the clinic processes my health data to prepare my consultation."),
+        CONSENT_WORDING,
         validators=[DataRequired(_l("We need your consent to process your health data."))],
     )
 

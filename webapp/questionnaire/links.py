@@ -36,6 +36,10 @@ class LinkExpiredError(LookupError):
     """A link we signed, but older than ``LINK_MAX_AGE``."""
 
 
+class LinkErasedError(LinkInvalidError):
+    """The link leads to a patient who was erased: it no longer works, for good."""
+
+
 @dataclass(frozen=True)
 class QuestionnaireAccess:
     """What a questionnaire link leads to: a patient, or a booking not received yet."""
@@ -60,13 +64,10 @@ class QuestionnaireAccess:
         part before " between " is kept; a title that still holds more of the patient's
         name than the first name is not shown at all.
         """
-        if self.consultation is None or not self.consultation.title:
+        if self.consultation is None:
             return None
-        title = self.consultation.title.split(" between ")[0].strip()
         names = (self.patient.name or "").split()[1:] if self.patient else []
-        if not title or any(name.lower() in title.lower() for name in names):
-            return None
-        return title
+        return title_without_names(self.consultation.title, names)
 
     @property
     def earlier_answers(self) -> dict[str, Any] | None:
@@ -74,6 +75,16 @@ class QuestionnaireAccess:
         if not self.signed or self.patient is None:
             return None
         return self.patient.questionnaire_answers
+
+
+def title_without_names(title: str | None, names: list[str]) -> str | None:
+    """A booking's title cut to its event type: Cal.com's default title reads "<event>
+    between <host> and <booker>", so only the part before " between " is kept; ``None``
+    when that part still holds one of ``names``."""
+    kept = (title or "").split(" between ")[0].strip()
+    if not kept or any(name.lower() in kept.lower() for name in names):
+        return None
+    return kept
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -94,14 +105,17 @@ def questionnaire_token(patient: PatientProfile) -> str:
 def resolve_access(token: str) -> QuestionnaireAccess:
     """Read a questionnaire link: a token we signed, or a Cal.com booking uid.
 
-    Raises ``LinkExpiredError`` for an expired signed token and ``LinkInvalidError`` for a
-    tampered one or anything that cannot be a booking uid.
+    Raises ``LinkExpiredError`` for an expired signed token, ``LinkErasedError`` for a
+    link to an erased patient (signed, or the uid of one of their bookings) and
+    ``LinkInvalidError`` for a tampered one or anything that cannot be a booking uid.
     """
     if "." in token:
         return _access_by_signed_token(token)
     if not BOOKING_UID.match(token):
         raise LinkInvalidError("not a booking uid")
     consultation = consultation_of(token)
+    if consultation is not None and consultation.patient.erased_at is not None:
+        raise LinkErasedError("the booking's patient was erased")
     if consultation is None:
         return QuestionnaireAccess(None, None, token)  # greet no one: anyone can invent a uid
     return QuestionnaireAccess(consultation.patient, consultation, token)
@@ -142,6 +156,8 @@ def _access_by_signed_token(token: str) -> QuestionnaireAccess:
     if patient is None:
         raise LinkInvalidError("the link names no patient of ours")
     patient = survivor_of(patient)  # a link sent before a merge reaches the merged record
+    if patient.erased_at is not None:
+        raise LinkErasedError("the link's patient was erased")
     return QuestionnaireAccess(patient, next_consultation(patient), None, signed=True)
 
 

@@ -26,6 +26,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.patients.contact import ContactDetails
+from webapp.questionnaire.forms import CONSENT_WORDING_VERSION
 from webapp.questionnaire.links import QuestionnaireAccess, consultation_of, seats_of
 from webapp.questionnaire.photos import attach_submission_photos
 from webapp.questionnaire.questions import ANSWER_FIELDS, MEDICAL_QUESTIONS, MULTIPLE_CHOICE_FIELDS
@@ -34,14 +35,20 @@ PENDING_MAX_AGE = timedelta(days=30)
 
 
 def submit_questionnaire(
-    access: QuestionnaireAccess, answers: dict[str, Any], typed: ContactDetails | None
+    access: QuestionnaireAccess,
+    answers: dict[str, Any],
+    typed: ContactDetails | None,
+    consented: bool,
 ) -> QuestionnaireSubmission:
     """Record a submission; bring its patient's profile up to date, or keep it pending.
 
     ``typed`` is who the person answering said they were (asked only while the booking
     has not arrived); it is stored for the consultant and used for nothing else. If the
-    booking arrived since the form was shown, the answers go to its patient.
+    booking arrived since the form was shown, the answers go to its patient. ``consented``
+    says the patient ticked the consent: it is recorded with the time and the wording's
+    version (``CONSENT_WORDING_VERSION``).
     """
+    now = utcnow()
     patient, consultation = access.patient, access.consultation
     if patient is None and access.booking_uid:
         lock_booking(access.booking_uid)  # a delivery of this booking now waits, or is done
@@ -55,7 +62,9 @@ def submit_questionnaire(
         typed_email=typed.email if typed else None,
         typed_phone=typed.phone_stored if typed else None,
         answers=answers,
-        submitted_at=utcnow(),
+        submitted_at=now,
+        consent_given_at=now if consented else None,
+        consent_wording_version=CONSENT_WORDING_VERSION if consented else None,
     )
     db.session.add(submission)
     if patient is not None:

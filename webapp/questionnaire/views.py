@@ -154,7 +154,9 @@ def _send(
         draft.steps_done = first
         db.session.commit()
         return _render_step(access, complete, first), 400
-    submission = submit_questionnaire(access, answers_from_form(complete.data), _typed(complete))
+    submission = submit_questionnaire(
+        access, answers_from_form(complete.data), _typed(complete), bool(complete.consent.data)
+    )
     send_draft_photos(draft, submission)
     discard_draft(draft)
     db.session.commit()

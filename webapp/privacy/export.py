@@ -1,0 +1,262 @@
+"""A patient's whole record as ``patient.json``: one function per section (GDPR articles
+15 and 20, KVKK article 11). ``webapp.privacy.archive`` puts it in a ZIP with the photos
+and the FHIR Bundle.
+
+Each section is a plain function of the patient in ``SECTIONS``; a new kind of record
+(assessments, quotes) is one more function there. Read-only: the view or CLI command
+records ``patient.exported`` and commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from webapp.audit.views import ACTION_LABELS
+from webapp.extensions import db
+from webapp.models import (
+    AuditEvent,
+    Consultant,
+    Consultation,
+    PatientNote,
+    PatientPhoto,
+    PatientProfile,
+    QuestionnaireSubmission,
+    WebhookEvent,
+)
+from webapp.privacy.erasure import merged_family
+
+FORMAT_VERSION = 1
+Section = Callable[[PatientProfile], Any]
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def profile_section(patient: PatientProfile) -> dict[str, Any]:
+    """Who the patient is: the profile and its login's details, and records merged in."""
+    return {
+        "id": patient.id,
+        "name": patient.name,
+        "email": patient.email,
+        "phone": patient.phone,
+        "location": patient.location,
+        "country": patient.country,
+        "city": patient.city,
+        "timezone": patient.timezone,
+        "age_range": patient.age_range,
+        "gender": patient.gender,
+        "questionnaire_answers": patient.questionnaire_answers,
+        "questionnaire_completed_at": _time(patient.questionnaire_completed_at),
+        "created_at": _time(patient.created_at),
+        "erased_at": _time(patient.erased_at),
+        "user": {
+            "id": patient.user.id,
+            "name": patient.user.name,
+            "email": patient.user.email,
+            "phone": patient.user.phone_number,
+        },
+        "merged_records": [record.id for record in merged_family(patient)[1:]],
+    }
+
+
+def patient_consultations(patient: PatientProfile) -> list[Consultation]:
+    """The patient's consultations, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Consultation)
+            .where(Consultation.patient_profile_id == patient.id)
+            .order_by(Consultation.start_time.nulls_last(), Consultation.id)
+        )
+    )
+
+
+def consultations_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Every consultation with its reschedule chain and its status history (each Cal.com
+    delivery applied to it, in order)."""
+    consultations = patient_consultations(patient)
+    rescheduled_from = {c.rescheduled_to_id: c.id for c in consultations if c.rescheduled_to_id}
+    deliveries: dict[int, list[dict[str, Any]]] = {}
+    for event in db.session.scalars(
+        select(WebhookEvent)
+        .where(WebhookEvent.consultation_id.in_([c.id for c in consultations]))
+        .order_by(WebhookEvent.received_at, WebhookEvent.id)
+    ):
+        deliveries.setdefault(event.consultation_id or 0, []).append(
+            {
+                "received_at": _time(event.received_at),
+                "sent_at": _time(event.sent_at),
+                "trigger": event.trigger_event,
+                "outcome": event.status,
+            }
+        )
+    return [
+        {
+            "id": c.id,
+            "cal_booking_uid": c.cal_booking_uid,
+            "title": c.title,
+            "status": c.status,
+            "status_changed_at": _time(c.status_changed_at),
+            "start_time": _time(c.start_time),
+            "end_time": _time(c.end_time),
+            "attendee_email": c.attendee_email,
+            "attendee_phone": c.attendee_phone,
+            "attendee_timezone": c.attendee_timezone,
+            "attendee_language": c.attendee_locale,
+            "consultant": c.organizer_name,
+            "meeting_location": c.meeting_location,
+            "cancellation_reason": c.cancellation_reason,
+            "reschedule_requested_at": _time(c.reschedule_requested_at),
+            "rescheduled_to": c.rescheduled_to_id,
+            "rescheduled_from": rescheduled_from.get(c.id),
+            "attendance": c.attendance,
+            "created_at": _time(c.created_at),
+            "status_history": deliveries.get(c.id, []),
+        }
+        for c in consultations
+    ]
+
+
+def booking_answers_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """What the patient answered in Cal.com's booking form, per consultation."""
+    return [
+        {"consultation": c.id, "answers": c.booking_answers}
+        for c in patient_consultations(patient)
+        if c.booking_answers
+    ]
+
+
+def submissions_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Every questionnaire submission, oldest first, with the consent given."""
+    return [
+        {
+            "id": s.id,
+            "consultation": s.consultation_id,
+            "submitted_at": _time(s.submitted_at),
+            "answers": s.answers,
+            "typed_name": s.typed_name,
+            "typed_email": s.typed_email,
+            "typed_phone": s.typed_phone,
+            "consent": {
+                "given_at": _time(s.consent_given_at),
+                "wording_version": s.consent_wording_version,
+            },
+        }
+        for s in patient_submissions(patient)
+    ]
+
+
+def patient_submissions(patient: PatientProfile) -> list[QuestionnaireSubmission]:
+    """The patient's questionnaire submissions, oldest first."""
+    return list(
+        db.session.scalars(
+            select(QuestionnaireSubmission)
+            .where(QuestionnaireSubmission.patient_profile_id == patient.id)
+            .order_by(QuestionnaireSubmission.submitted_at, QuestionnaireSubmission.id)
+        )
+    )
+
+
+def notes_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """The consultants' notes, every version, oldest first."""
+    return [
+        {
+            "id": note.id,
+            "written_at": _time(note.created_at),
+            "by": note.consultant.name,
+            "text": note.body,
+            "replaces": note.replaces_id,
+        }
+        for note in db.session.scalars(
+            select(PatientNote)
+            .where(PatientNote.patient_profile_id == patient.id)
+            .order_by(PatientNote.created_at, PatientNote.id)
+        )
+    ]
+
+
+def patient_photo_rows(patient: PatientProfile, *, with_bytes: bool = False) -> list[PatientPhoto]:
+    """The patient's photos, oldest first; their bytes loaded too when ``with_bytes``."""
+    statement = (
+        select(PatientPhoto)
+        .where(PatientPhoto.patient_profile_id == patient.id)
+        .order_by(PatientPhoto.created_at, PatientPhoto.id)
+    )
+    if with_bytes:
+        statement = statement.options(undefer(PatientPhoto.content))
+    return list(db.session.scalars(statement))
+
+
+def photo_file_name(photo: PatientPhoto) -> str:
+    """Where a photo is in the ZIP."""
+    return f"photos/{photo.id}-{photo.view}.jpg"
+
+
+def photos_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """The photos sent with the questionnaire: which view, its size and its file."""
+    return [
+        {
+            "id": photo.id,
+            "view": photo.view,
+            "file": photo_file_name(photo),
+            "width": photo.width,
+            "height": photo.height,
+            "submission": photo.questionnaire_submission_id,
+            "sent_at": _time(photo.created_at),
+        }
+        for photo in patient_photo_rows(patient)
+    ]
+
+
+def audit_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Who saw or changed the record, and when: the audit trail about the patient."""
+    ids = [record.id for record in merged_family(patient)]
+    rows = db.session.execute(
+        select(AuditEvent, Consultant.name)
+        .outerjoin(Consultant, Consultant.id == AuditEvent.consultant_id)
+        .where(AuditEvent.patient_profile_id.in_(ids))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return [
+        {
+            "at": _time(event.at),
+            "action": event.action,
+            "what": ACTION_LABELS.get(event.action, event.action),
+            "by": name or "System",
+        }
+        for event, name in rows
+    ]
+
+
+# patient.json's sections, in order: a new kind of record is one more entry.
+SECTIONS: dict[str, Section] = {
+    "profile": profile_section,
+    "consultations": consultations_section,
+    "booking_answers": booking_answers_section,
+    "questionnaire_submissions": submissions_section,
+    "notes": notes_section,
+    "photos": photos_section,
+    "audit_events": audit_section,
+}
+
+
+def patient_record(patient: PatientProfile, now: datetime | None = None) -> dict[str, Any]:
+    """Everything the clinic holds about ``patient``, as ``patient.json`` holds it."""
+    record: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "exported_at": (now or datetime.now(UTC)).isoformat(),
+    }
+    for name, section in SECTIONS.items():
+        record[name] = section(patient)
+    return record
+
+
+def as_json(document: dict[str, Any]) -> bytes:
+    """A JSON document as the export writes it: UTF-8, names kept as typed, indented."""
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
