@@ -26,6 +26,7 @@ from webapp.auth.consultants import create_consultant
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
+    Consultant,
     ConsultantRole,
     Consultation,
     ConsultationStatus,
@@ -41,6 +42,10 @@ from webapp.models import (
 from webapp.privacy.erasure import erase_patient
 from webapp.privacy.personal_data import COLUMNS, ERASED_BODY, Personal
 from webapp.questionnaire.links import questionnaire_token
+from webapp.treatment.assessment import AssessmentDraft, record_assessment
+from webapp.treatment.links import quote_token
+from webapp.treatment.quotes import make_quote, send_quote
+from webapp.treatment.responses import accept_quote, ask_about_quote
 
 ADMIN_EMAIL = "admin@clinic.example"
 # What the seeded patient is made of: erasure must leave none of it anywhere.
@@ -166,9 +171,22 @@ def seed_everything(client, consultant_id: int) -> dict[str, list[int]]:
         survivor_id=patient_id, merged_id=merged.id, consultant_id=consultant_id, snapshot={}
     )
     db.session.add_all([*photos, note, merge])
+    # The consultation's outcome: an assessment, a quote sent, accepted and asked about.
+    who = db.session.get(Consultant, consultant_id)
+    assessment = record_assessment(
+        patient,
+        AssessmentDraft("norwood_4", "good", 80, 1600, 2200, "fue", "not_suitable",
+                        f"{CANARY} smokes", f"{CANARY} should wait"),
+        who,
+    )  # fmt: skip
+    quote = make_quote(patient, who, "en")
+    send_quote(quote, who)
+    signed = accept_quote(quote, NAME, True)
+    asked = ask_about_quote(quote, f"Can {CANARY} bring a friend?")
     db.session.flush()
     for record in (patient, patient.user, merged, merged.user, consultation, seat, submission,
-                   pending, draft, booking_draft, *photos, note, merge):  # fmt: skip
+                   pending, draft, booking_draft, *photos, note, merge, assessment, quote,
+                   signed, asked):  # fmt: skip
         fill_personal_columns(record)
         rows.setdefault(record.__table__.name, []).append(record.id)
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.booking_uid == UID))
@@ -399,6 +417,27 @@ def test_questionnaire_links_of_an_erased_patient_stop_working(app, admin_client
     assert admin_client.get(f"/questionnaire/{signed}").status_code == 404
     assert admin_client.get(f"/questionnaire/{UID}").status_code == 404
     assert admin_client.post(f"/questionnaire/{UID}", data={}).status_code in (400, 404)
+
+
+def test_quote_links_of_an_erased_patient_stop_working_and_no_new_outcome_is_recorded(
+    app, admin_client, consultant
+):
+    patient_id = booked(admin_client)["patient_id"]
+    with app.test_request_context():
+        patient = db.session.get(PatientProfile, patient_id)
+        who = db.session.get(Consultant, consultant)
+        quote = make_quote(patient, who, "en")
+        send_quote(quote, who)
+        db.session.commit()
+        link = quote_token(quote)
+    assert admin_client.get(f"/quote/{link}").status_code == 200
+
+    assert erase_by_form(admin_client, patient_id).status_code == 302
+
+    assert admin_client.get(f"/quote/{link}").status_code == 404
+    page = admin_client.get(f"/patients/{patient_id}/assessment")
+    assert page.status_code == 409
+    assert "erased" in page.get_data(as_text=True)
 
 
 def test_merged_away_records_are_erased_with_their_survivor_and_cannot_be_erased_alone(

@@ -16,13 +16,18 @@ from tests.conftest import booking_document, deliver, submit, valid_answers
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
+    Consultant,
     Consultation,
     PatientNote,
     PatientPhoto,
+    PatientProfile,
     QuestionnaireSubmission,
 )
 from webapp.privacy.fhir import fhir_bundle
 from webapp.questionnaire.forms import CONSENT_WORDING_VERSION
+from webapp.treatment.assessment import AssessmentDraft, record_assessment
+from webapp.treatment.quotes import make_quote, send_quote
+from webapp.treatment.responses import accept_quote
 
 UID = "r8KqT2mWv5XbN7pLc3YdZa"
 JPEG = b"\xff\xd8\xff\xe0 a stored photo \xff\xd9"
@@ -90,6 +95,39 @@ def test_export_downloads_the_whole_record_and_is_audited(app, consultant_client
     again = read_zip(consultant_client.get(f"/patients/{patient}/export"))
     actions = [e["action"] for e in json.loads(again.read("patient.json"))["audit_events"]]
     assert actions == ["patient.exported"]
+
+
+def test_the_export_holds_the_assessments_quotes_answers_and_stages(
+    app, consultant_client, consultant, patient
+):
+    with app.test_request_context():
+        person = db.session.get(PatientProfile, patient)
+        who = db.session.get(Consultant, consultant)
+        draft = AssessmentDraft(
+            "norwood_4", "good", 80, 1600, 2200, "dhi", "suitable", None, "Finasteride first"
+        )
+        record_assessment(person, draft, who)
+        quote = make_quote(person, who, "tr")
+        quote.note = "Hotel near the clinic"
+        send_quote(quote, who)
+        accept_quote(quote, "Özge Çelik", True)
+        db.session.commit()
+        number, total = quote.quote_number, quote.total_minor
+
+    record = json.loads(
+        read_zip(consultant_client.get(f"/patients/{patient}/export")).read("patient.json")
+    )
+
+    (assessment,) = record["assessments"]
+    assert assessment["technique"] == "dhi"
+    assert assessment["grafts"] == {"min": 1600, "max": 2200}
+    assert assessment["recommendations"] == "Finasteride first"
+    (exported,) = record["quotes"]
+    assert exported["number"] == number and exported["language"] == "tr"
+    assert exported["note"] == "Hotel near the clinic"
+    assert exported["total"] == f"{total / 100:.2f}"  # an exact decimal string, in euros
+    assert [a["typed_name"] for a in exported["answers"]] == ["Özge Çelik"]
+    assert [s["stage"] for s in record["stages"]][-1] == "accepted"
 
 
 def test_the_fhir_bundle_validates_as_r4_with_standard_codes(app, consultant_client, patient):

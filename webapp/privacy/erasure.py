@@ -21,6 +21,7 @@ from webapp.audit import trail
 from webapp.database.locks import lock_booking
 from webapp.extensions import db
 from webapp.models import (
+    Assessment,
     Consultant,
     Consultation,
     PatientMerge,
@@ -29,6 +30,8 @@ from webapp.models import (
     PatientProfile,
     QuestionnaireDraft,
     QuestionnaireSubmission,
+    Quote,
+    QuoteResponse,
     WebhookEvent,
 )
 from webapp.privacy.personal_data import (
@@ -38,6 +41,7 @@ from webapp.privacy.personal_data import (
 )
 from webapp.privacy.retention import kept_until
 from webapp.questionnaire.links import title_without_names
+from webapp.treatment.links import forget_quote_links
 
 
 class ErasureRefusedError(Exception):
@@ -55,6 +59,8 @@ class Erasure:
     photos: int
     drafts: int
     notes: int
+    assessments: int
+    quotes: int
 
     def as_details(self) -> dict[str, object]:
         """The audit event's details."""
@@ -66,6 +72,8 @@ class Erasure:
             "photos": self.photos,
             "drafts": self.drafts,
             "notes": self.notes,
+            "assessments": self.assessments,
+            "quotes": self.quotes,
         }
 
 
@@ -157,6 +165,8 @@ def erase_patient(
         photos=photos,
         drafts=drafts,
         notes=erase_notes(ids),
+        assessments=erase_assessments(ids),
+        quotes=erase_quotes(family),
     )
     erase_merge_snapshots(ids)
     for record in family:
@@ -292,6 +302,43 @@ def erase_notes(patient_ids: list[int]) -> int:
         update(PatientNote)
         .where(PatientNote.patient_profile_id.in_(patient_ids))
         .values(erased_values("patient_notes"))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def erase_assessments(patient_ids: list[int]) -> int:
+    """Replace the free texts of every assessment (every version) of the patients by a
+    marker; the grade, technique and numbers stay for the clinic's statistics. Returns how
+    many."""
+    result = db.session.execute(
+        update(Assessment)
+        .where(Assessment.patient_profile_id.in_(patient_ids))
+        .values(erased_values("assessments"))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def erase_quotes(family: list[PatientProfile]) -> int:
+    """Make every link to the patients' quotes lead nowhere, replace each quote's note by a
+    marker and empty what the patient typed in their answers (the name signed, a reason, a
+    question); prices, terms and when each was sent and answered stay. Returns how many
+    quote versions."""
+    for record in family:
+        forget_quote_links(record)
+    ids = [record.id for record in family]
+    quotes = select(Quote.id).where(Quote.patient_profile_id.in_(ids))
+    db.session.execute(
+        update(QuoteResponse)
+        .where(QuoteResponse.quote_id.in_(quotes))
+        .values(erased_values("quote_responses"))
+        .execution_options(synchronize_session=False)
+    )
+    result = db.session.execute(
+        update(Quote)
+        .where(Quote.patient_profile_id.in_(ids))
+        .values(erased_values("quotes"))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount

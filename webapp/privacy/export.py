@@ -3,7 +3,7 @@
 and the FHIR Bundle.
 
 Each section is a plain function of the patient in ``SECTIONS``; a new kind of record
-(assessments, quotes) is one more function there. Read-only: the view or CLI command
+is one more function there. Read-only: the view or CLI command
 records ``patient.exported`` and commits.
 """
 
@@ -20,16 +20,22 @@ from sqlalchemy.orm import undefer
 from webapp.audit.views import ACTION_LABELS
 from webapp.extensions import db
 from webapp.models import (
+    Assessment,
     AuditEvent,
     Consultant,
     Consultation,
+    DepositPayment,
     PatientNote,
     PatientPhoto,
     PatientProfile,
+    PatientStageChange,
     QuestionnaireSubmission,
+    Quote,
+    SurgeryDate,
     WebhookEvent,
 )
 from webapp.privacy.erasure import merged_family
+from webapp.treatment.money import from_minor
 
 FORMAT_VERSION = 1
 Section = Callable[[PatientProfile], Any]
@@ -181,6 +187,122 @@ def notes_section(patient: PatientProfile) -> list[dict[str, Any]]:
     ]
 
 
+def assessments_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """The consultants' assessments, every version, oldest first."""
+    return [
+        {
+            "id": assessment.id,
+            "recorded_at": _time(assessment.created_at),
+            "by": assessment.consultant.name,
+            "consultation_id": assessment.consultation_id,
+            "replaces": assessment.replaces_id,
+            "hair_loss_pattern": assessment.pattern,
+            "donor_area": assessment.donor_quality,
+            "donor_density_fu_per_cm2": assessment.donor_density,
+            "grafts": {"min": assessment.grafts_min, "max": assessment.grafts_max},
+            "technique": assessment.technique,
+            "suitability": assessment.suitability,
+            "unsuitable_reason": assessment.unsuitable_reason,
+            "recommendations": assessment.recommendations,
+        }
+        for assessment in db.session.scalars(
+            select(Assessment)
+            .where(Assessment.patient_profile_id == patient.id)
+            .order_by(Assessment.created_at, Assessment.id)
+        )
+    ]
+
+
+def _amount(minor: int, currency: str) -> str:
+    """An amount as an exact decimal string (``"2500.00"``), never a float."""
+    return str(from_minor(minor, currency))
+
+
+def quotes_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Every quote version, oldest first, with its lines, the patient's answers, and the
+    deposits and surgery date recorded against it."""
+    quotes = db.session.scalars(
+        select(Quote)
+        .where(Quote.patient_profile_id == patient.id)
+        .order_by(Quote.quote_number, Quote.version)
+    )
+    return [
+        {
+            "id": quote.id,
+            "number": quote.quote_number,
+            "version": quote.version,
+            "replaces": quote.replaces_id,
+            "assessment_id": quote.assessment_id,
+            "made_at": _time(quote.created_at),
+            "by": quote.consultant.name,
+            "sent_at": _time(quote.sent_at),
+            "viewed_at": _time(quote.viewed_at),
+            "language": quote.language,
+            "currency": quote.currency,
+            "lines": [
+                {
+                    "description": line.description,
+                    "grafts": line.grafts,
+                    "price": _amount(line.price_minor, quote.currency),
+                }
+                for line in quote.lines
+            ],
+            "total": _amount(quote.total_minor, quote.currency),
+            "deposit": _amount(quote.deposit_minor, quote.currency),
+            "valid_until": quote.valid_until.isoformat(),
+            "included": quote.inclusions,
+            "not_included": quote.exclusions,
+            "balance": quote.balance_terms,
+            "cancellation_and_date_change_terms": quote.terms,
+            "note": quote.note,
+            "answers": [
+                {
+                    "kind": answer.kind,
+                    "at": _time(answer.created_at),
+                    "quote_version": answer.quote_version,
+                    "typed_name": answer.typed_name,
+                    "terms_accepted": answer.terms_accepted,
+                    "text": answer.text,
+                }
+                for answer in quote.responses
+            ],
+            "deposits_received": [
+                {
+                    "amount": _amount(payment.amount_minor, payment.currency),
+                    "currency": payment.currency,
+                    "received_on": payment.received_on.isoformat(),
+                }
+                for payment in db.session.scalars(
+                    select(DepositPayment)
+                    .where(DepositPayment.quote_id == quote.id)
+                    .order_by(DepositPayment.received_on, DepositPayment.id)
+                )
+            ],
+            "surgery_dates": [
+                surgery.surgery_on.isoformat()
+                for surgery in db.session.scalars(
+                    select(SurgeryDate)
+                    .where(SurgeryDate.quote_id == quote.id)
+                    .order_by(SurgeryDate.recorded_at, SurgeryDate.id)
+                )
+            ],
+        }
+        for quote in quotes
+    ]
+
+
+def stages_section(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Where the patient stood after their consultation, each step with its time."""
+    return [
+        {"stage": change.stage, "at": _time(change.at)}
+        for change in db.session.scalars(
+            select(PatientStageChange)
+            .where(PatientStageChange.patient_profile_id == patient.id)
+            .order_by(PatientStageChange.at, PatientStageChange.id)
+        )
+    ]
+
+
 def patient_photo_rows(patient: PatientProfile, *, with_bytes: bool = False) -> list[PatientPhoto]:
     """The patient's photos, oldest first; their bytes loaded too when ``with_bytes``."""
     statement = (
@@ -241,6 +363,9 @@ SECTIONS: dict[str, Section] = {
     "booking_answers": booking_answers_section,
     "questionnaire_submissions": submissions_section,
     "notes": notes_section,
+    "assessments": assessments_section,
+    "quotes": quotes_section,
+    "stages": stages_section,
     "photos": photos_section,
     "audit_events": audit_section,
 }

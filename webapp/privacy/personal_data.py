@@ -49,6 +49,13 @@ ROW_KEYS = "ids and times of the clinic's own records"
 BOOKS = "the clinic's statistics: when, what kind and how it ended"
 STAFF = "a consultant's or the system's, never a patient's"
 DELIVERY = "the delivery's envelope: ids, times and what became of it"
+TREATMENT = (
+    "the clinic's treatment statistics: a grade, a technique and numbers, no one's once erased"
+)
+QUOTED = (
+    "what the clinic offered and on which terms (its prices and its texts, from /settings): "
+    "the books"
+)
 
 COLUMNS: dict[str, dict[str, Personal | Kept]] = {
     "users": {
@@ -80,6 +87,9 @@ COLUMNS: dict[str, dict[str, Personal | Kept]] = {
             "questionnaire_completed_at",
             "latest_booking_at",
             "erased_at",
+            "stage",
+            "stage_changed_at",
+            "quote_valid_until",
             "created_at",
             "updated_at",
         ),
@@ -199,6 +209,101 @@ COLUMNS: dict[str, dict[str, Personal | Kept]] = {
             "undone_by_id",
         ),
     },
+    "assessments": {
+        "unsuitable_reason": Personal(ERASED_TEXT),
+        "recommendations": Personal(ERASED_TEXT),
+        **_kept(
+            TREATMENT,
+            "pattern",
+            "donor_quality",
+            "donor_density",
+            "grafts_min",
+            "grafts_max",
+            "technique",
+            "suitability",
+        ),
+        **_kept(
+            ROW_KEYS,
+            "id",
+            "patient_profile_id",
+            "consultation_id",
+            "consultant_id",
+            "created_at",
+            "replaces_id",
+        ),
+    },
+    "quotes": {
+        "note": Personal(ERASED_TEXT),
+        "link_key": Personal(how="a new random key (forget_quote_links): no link sent works"),
+        **_kept(
+            QUOTED,
+            "currency",
+            "language",
+            "valid_until",
+            "deposit_minor",
+            "balance_terms",
+            "inclusions",
+            "exclusions",
+            "terms",
+        ),
+        **_kept(
+            ROW_KEYS,
+            "id",
+            "quote_number",
+            "version",
+            "replaces_id",
+            "patient_profile_id",
+            "assessment_id",
+            "consultant_id",
+            "created_at",
+            "sent_at",
+            "viewed_at",
+        ),
+    },
+    "quote_lines": _kept(
+        QUOTED, "id", "quote_id", "position", "description", "grafts", "price_minor"
+    ),
+    "quote_responses": {
+        "typed_name": NULL,
+        "text": NULL,
+        **_kept(
+            "that and when a quote was answered, and which version: the clinic's books",
+            "id",
+            "quote_id",
+            "kind",
+            "quote_version",
+            "terms_accepted",
+            "created_at",
+        ),
+    },
+    "deposit_payments": _kept(
+        BOOKS,
+        "id",
+        "quote_id",
+        "amount_minor",
+        "currency",
+        "received_on",
+        "consultant_id",
+        "recorded_at",
+    ),  # fmt: skip
+    "surgery_dates": _kept(BOOKS, "id", "quote_id", "surgery_on", "consultant_id", "recorded_at"),
+    "patient_stages": _kept(BOOKS, "id", "patient_profile_id", "stage", "at"),
+    "clinic_settings": _kept(
+        "the clinic's own prices and texts, never a patient's",
+        "id",
+        "currency",
+        "procedure_price_minor",
+        "price_per_graft_minor",
+        "deposit_minor",
+        "deposit_percent",
+        "validity_days",
+        "balance_terms",
+        "inclusions",
+        "exclusions",
+        "terms",
+        "updated_at",
+        "updated_by_id",
+    ),
     "audit_events": _kept(
         "append-only, and holds ids only (webapp.audit.trail.record)",
         "id",

@@ -65,7 +65,7 @@ NO_SUCH_QUOTE = "There is no such quote."
 def assess(patient_id: int) -> Any:
     """The assessment form, the patient's photos and medical chips beside it; a save is a
     new version. ``?consultation=<id>`` ties it to that consultation (from its row)."""
-    patient = db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT)
+    patient = _patient_to_treat(patient_id)
     consultation = _consultation_of(patient)
     current = current_assessment(patient)
     form = AssessmentForm(obj=current if request.method == "GET" else None)
@@ -94,6 +94,22 @@ def assess(patient_id: int) -> Any:
         ),
         status,
     )
+
+
+def _patient_to_treat(patient_id: int) -> PatientProfile:
+    """The patient, who must exist (404) and not be erased (409): an erased record takes no
+    new assessment or quote, whose texts could name the person again."""
+    patient = db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT)
+    if patient.erased_at is not None:
+        abort(409, "This patient was erased: their record takes no new assessment or quote.")
+    return patient
+
+
+def _quote_to_change(quote_id: int) -> Quote:
+    """The quote, which must exist (404) and be of a patient not erased (409)."""
+    quote = db.get_or_404(Quote, quote_id, description=NO_SUCH_QUOTE)
+    _patient_to_treat(quote.patient_profile_id)
+    return quote
 
 
 def _consultation_of(patient: PatientProfile) -> Consultation | None:
@@ -125,7 +141,7 @@ def _draft(form: AssessmentForm) -> AssessmentDraft:
 @login_required
 def create_quote(patient_id: int) -> Response:
     """Make a draft quote from the patient's assessment and the clinic's settings."""
-    patient = db.get_or_404(PatientProfile, patient_id, description=NO_SUCH_PATIENT)
+    patient = _patient_to_treat(patient_id)
     try:  # two quotes numbered at once: the second takes the next number
         quote = retry_on_conflict(
             lambda: make_quote(patient, current_user, patient_language(patient)), "quote.created"
@@ -148,7 +164,7 @@ def patient_language(patient: PatientProfile) -> str:
 @login_required
 def edit_quote(quote_id: int) -> Any:
     """The quote editor, for a draft. A sent quote answers 409: make a new version."""
-    quote = db.get_or_404(Quote, quote_id, description=NO_SUCH_QUOTE)
+    quote = _quote_to_change(quote_id)
     if quote.sent_at is not None:
         abort(409, "This quote was sent and never changes; make a new version of it.")
     form = QuoteForm(obj=None if request.method == "POST" else _quote_data(quote))
@@ -229,20 +245,6 @@ def _apply(form: QuoteForm, quote: Quote) -> None:
         setattr(quote, field, (getattr(form, field).data or "").strip())
 
 
-@bp.post("/quotes/<int:quote_id>/send")
-@login_required
-def send(quote_id: int) -> Response:
-    """Send the draft: from now it never changes, and its link works."""
-    quote = db.get_or_404(Quote, quote_id, description=NO_SUCH_QUOTE)
-    try:
-        send_quote(quote, current_user)
-    except QuoteLockedError:
-        abort(409, "This quote was sent already.")
-    db.session.commit()
-    flash(f"Quote {quote.quote_number} is ready to send: copy its link below.", "info")
-    return redirect(_quote_on_page(quote))
-
-
 def _quote_on_page(quote: Quote) -> str:
     return url_for(
         "patients.show", patient_id=quote.patient_profile_id, _anchor=f"quote-{quote.id}"
@@ -253,7 +255,7 @@ def _quote_on_page(quote: Quote) -> str:
 @login_required
 def version(quote_id: int) -> Response:
     """Start a new version of a sent quote, to edit and send in its place."""
-    quote = db.get_or_404(Quote, quote_id, description=NO_SUCH_QUOTE)
+    quote = _quote_to_change(quote_id)
     try:
         draft = new_version(quote, current_user)
     except QuoteLockedError as error:
