@@ -162,6 +162,13 @@ def test_a_tampered_or_unknown_token_is_404_in_the_clinics_layout(
     assert "Traceback" not in page
 
 
+def test_a_path_under_quote_that_names_nothing_is_a_quote_404(patient):
+    response = patient.get("/quote/")
+
+    assert response.status_code == 404
+    assert "Open the link to your quote from the clinic" in response.get_data(as_text=True)
+
+
 def test_a_draft_has_no_page_yet(app, patient_id, consultant, patient):
     with app.app_context():
         _, _, quote = assessed_and_quoted(app, patient_id, consultant)
@@ -415,6 +422,8 @@ def test_answers_are_rate_limited(app, patient_id, consultant, patient):
 
     assert statuses[:30] == [400] * 30  # no question written
     assert statuses[30] == 429
+    refused = patient.post(f"/quote/{token}", data=data).get_data(as_text=True)
+    assert "open your quote again and send your answer once more" in refused
     assert patient.get(f"/quote/{token}").status_code == 200  # reading stays open
 
 
