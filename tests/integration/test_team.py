@@ -217,7 +217,9 @@ def test_the_shell_deactivates_and_activates_by_invite(app, runner, consultant, 
     join(app.test_client(), path, name="Dr. Selin Aydin")
     assert log_in(app.test_client(), password=NEW_PASSWORD).status_code == 302
     with app.app_context():
-        systems = db.session.scalars(select(AuditEvent.consultant_id).limit(2)).all()
+        systems = db.session.scalars(
+            select(AuditEvent.consultant_id).order_by(AuditEvent.id).limit(2)
+        ).all()
     assert systems == [None, None]  # the shell acts as the system
 
 

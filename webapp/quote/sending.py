@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote as url_quote
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale, gettext
 
 from webapp.models import Quote
 from webapp.patients.summary import phone_links
-from webapp.treatment.links import quote_token
+from webapp.treatment.links import quote_url
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,10 @@ class SendOptions:
     mailto: str | None
 
 
-def quote_link(quote: Quote) -> str:
-    """The patient's full link to ``quote`` (every version of its number shares it)."""
-    return url_for("quote.show", token=quote_token(quote), _external=True)
-
-
 def send_options(quote: Quote) -> SendOptions:
     """The link to ``quote`` and the WhatsApp and email messages that send it, written in
     the quote's language; ``quote.patient`` must be loaded."""
-    url = quote_link(quote)
+    url = quote_url(quote)
     clinic = current_app.config["CLINIC_NAME"] or ""
     with force_locale(quote.language):
         message = gettext(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 
-from flask import current_app, request
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
@@ -46,9 +46,9 @@ def quote_token(quote: Quote) -> str:
 
 
 def quote_url(quote: Quote) -> str:
-    """The patient's link to ``quote``: ``/quote/<token>`` on the address the consultant
-    uses (the route is the patient page's, ``webapp.quote``)."""
-    return f"{request.url_root}quote/{quote_token(quote)}"
+    """The patient's full link to ``quote`` (the patient page's route, ``webapp.quote``);
+    every version of its number shares it."""
+    return url_for("quote.show", token=quote_token(quote), _external=True)
 
 
 def quote_of_token(token: str) -> Quote:
