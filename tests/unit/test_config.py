@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.config import ConfigError, database_url, load_settings
+from webapp.config import ConfigError, database_url, engine_options, load_settings
 
 PRODUCTION = {
     "APP_ENV": "production",
@@ -159,3 +159,10 @@ def test_medical_records_min_years_is_a_whole_number_of_years_default_0(tmp_path
     for wrong in ("ten", "2.5", "-1"):
         with pytest.raises(ConfigError, match="MEDICAL_RECORDS_MIN_YEARS"):
             load_settings(tmp_path, testing | {"MEDICAL_RECORDS_MIN_YEARS": wrong})
+
+
+def test_postgresql_connections_compile_no_statement_just_in_time():
+    """PostgreSQL's JIT spent a second compiling the insights' funnel (20 ms of work)."""
+    options = engine_options("postgresql://clinic@db.example/clinic")["connect_args"]["options"]
+    assert "-c jit=off" in options
+    assert "options" not in engine_options("sqlite:///clinic.db")["connect_args"]

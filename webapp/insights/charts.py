@@ -29,7 +29,7 @@ from webapp.database.durations import seconds_between
 from webapp.extensions import db
 from webapp.insights.period import Period
 from webapp.models import Consultation, ConsultationStatus, PatientProfile, QuestionnaireSubmission
-from webapp.treatment.stage import FUNNEL, reached
+from webapp.treatment.stage import funnel_facts, reached_steps
 
 # Okabe and Ito's palette, which keeps its colours apart for every kind of colour blindness
 # (yellow last: too pale for a line on white). Every chart also names each colour.
@@ -529,19 +529,18 @@ def consultations_per_consultant(scope: Scope) -> Chart:
 def treatment_funnel(scope: Scope) -> Chart:
     """Per week, the completed consultations, and of them how many patients went on to be
     assessed, to be sent a quote and to accept one (as far as they got by now; the steps
-    come from ``webapp.treatment.stage.reached``, so each holds the next)."""
-    steps = {
-        step: reached(step, Consultation.patient_profile_id).label(str(step)) for step in FUNNEL
-    }
+    come from ``webapp.treatment.stage.reached_steps``, so each holds the next)."""
     counts: dict[int, Counter[int]] = defaultdict(Counter)
-    for week, *got, number in _grouped(
-        select(scope.week().label("week"), *steps.values()).where(
-            scope.bookings(), Consultation.status == ConsultationStatus.COMPLETED
-        )
+    facts = funnel_facts(Consultation.patient_profile_id)
+    for week, assessed, sent, accepted, number in _grouped(
+        select(
+            scope.week().label("week"),
+            *(fact.label(f"fact_{index}") for index, fact in enumerate(facts)),
+        ).where(scope.bookings(), Consultation.status == ConsultationStatus.COMPLETED)
     ):
         counted = counts[week]
         counted[0] += number
-        for index, step_reached in enumerate(got, 1):
+        for index, step_reached in enumerate(reached_steps(assessed, sent, accepted), 1):
             if step_reached:
                 counted[index] += number
     columns = (

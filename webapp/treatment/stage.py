@@ -18,7 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 
 from webapp.extensions import db
 from webapp.models import (
@@ -199,11 +199,15 @@ def stage_history(patient: PatientProfile, today: date) -> list[tuple[str, datet
 FUNNEL = (PatientStage.ASSESSED, PatientStage.QUOTE_SENT, PatientStage.ACCEPTED)
 
 
-def reached(stage: str, patient_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """Whether the patient ``patient_id`` (a column of the enclosing query) ever got as far
-    as ``stage`` of ``FUNNEL``, from the facts: a quote of theirs accepted; a quote of
-    theirs sent; an assessment (or a quote sent, which follows one). Each step holds the
-    next, so counts of them never grow along the funnel."""
+def funnel_facts(patient_id: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """What the funnel's steps follow from, for the patient ``patient_id`` (a column of the
+    enclosing query), each fact alone: an assessment of theirs, a quote of theirs sent, a
+    quote of theirs accepted. ``reached_steps`` turns them into the steps; asking each fact
+    once lets the database read each table once."""
+    assessed = exists(select(Assessment.id).where(Assessment.patient_profile_id == patient_id))
+    sent = exists(
+        select(Quote.id).where(Quote.patient_profile_id == patient_id, Quote.sent_at.is_not(None))
+    )
     accepted = exists(
         select(QuoteResponse.id)
         .join(Quote, Quote.id == QuoteResponse.quote_id)
@@ -212,14 +216,11 @@ def reached(stage: str, patient_id: ColumnElement[int]) -> ColumnElement[bool]:
             QuoteResponse.kind == QuoteResponseKind.ACCEPTED,
         )
     )
-    sent = exists(
-        select(Quote.id).where(Quote.patient_profile_id == patient_id, Quote.sent_at.is_not(None))
-    )
-    if stage == PatientStage.ACCEPTED:
-        return accepted
-    if stage == PatientStage.QUOTE_SENT:
-        return or_(sent, accepted)
-    if stage == PatientStage.ASSESSED:
-        assessed = exists(select(Assessment.id).where(Assessment.patient_profile_id == patient_id))
-        return or_(assessed, sent, accepted)
-    raise ValueError(f"{stage!r} is not a step of the funnel")
+    return assessed, sent, accepted
+
+
+def reached_steps(assessed: bool, sent: bool, accepted: bool) -> tuple[bool, bool, bool]:
+    """Which steps of ``FUNNEL`` a patient with these facts got to: assessed (or sent a
+    quote, which follows an assessment), sent a quote (or accepted one), accepted. Each
+    step holds the next, so counts of them never grow along the funnel."""
+    return assessed or sent or accepted, sent or accepted, accepted
