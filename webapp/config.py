@@ -59,12 +59,17 @@ def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Wait for a concurrent writer instead of failing at once.
         return {"connect_args": {"timeout": 15}}
-    # No JIT compilation: the app's statements are short, and PostgreSQL compiles any whose
-    # estimated cost passes jit_above_cost, which cost /insights a second of compiling for
-    # 20 ms of work at 100,000 patients (docs/decisions.md, "Fast insights").
+    # No JIT compilation and no parallel workers: the app's statements are short, and
+    # PostgreSQL compiles any whose estimated cost passes jit_above_cost (a second of
+    # compiling for 20 ms of work on /insights at 100,000 patients) and starts workers for
+    # a few thousand rows, which cost more than they save and take the cores other requests
+    # need (docs/decisions.md 15).
     return {
         "pool_pre_ping": True,
-        "connect_args": {"connect_timeout": 5, "options": "-c jit=off"},
+        "connect_args": {
+            "connect_timeout": 5,
+            "options": "-c jit=off -c max_parallel_workers_per_gather=0",
+        },
     }
 
 
