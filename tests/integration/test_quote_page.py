@@ -62,7 +62,13 @@ def csrf(page: str, kind: str = "question") -> str:
 
 
 def answer(client, token: str, kind: str, version: int = 1, **fields: str):
+    """Open the page, then send one answer from it."""
     page = client.get(f"/quote/{token}").get_data(as_text=True)
+    return send_answer(client, token, page, kind, version, **fields)
+
+
+def send_answer(client, token: str, page: str, kind: str, version: int = 1, **fields: str):
+    """Send one answer from a page opened before (its CSRF token), as its form would."""
     data = {"answer": kind, f"{kind}-csrf_token": csrf(page), f"{kind}-version": version}
     data |= {f"{kind}-{name}": value for name, value in fields.items()}
     return client.post(f"/quote/{token}", data=data)
@@ -202,15 +208,8 @@ def test_an_expired_quote_takes_no_acceptance(app, patient_id, consultant, patie
         db.session.get(Quote, quote_id).valid_until = clinic_today() - timedelta(days=1)
         db.session.commit()
 
-    refused = patient.post(
-        f"/quote/{token}",
-        data={
-            "answer": "accept",
-            "accept-csrf_token": csrf(page),
-            "accept-version": "1",
-            "accept-typed_name": "Oliver Smith",
-            "accept-terms_accepted": "y",
-        },
+    refused = send_answer(
+        patient, token, page, "accept", typed_name="Oliver Smith", terms_accepted="y"
     )
 
     assert refused.status_code == 410
@@ -235,15 +234,8 @@ def test_a_replaced_quote_shows_the_newest_version_and_refuses_the_old_ones_answ
     assert "replaces the one sent before" in page
 
     # The form of the page read before the new version was sent names version 1.
-    stale = patient.post(
-        f"/quote/{token}",
-        data={
-            "answer": "accept",
-            "accept-csrf_token": csrf(old_page),
-            "accept-version": "1",
-            "accept-typed_name": "Oliver Smith",
-            "accept-terms_accepted": "y",
-        },
+    stale = send_answer(
+        patient, token, old_page, "accept", typed_name="Oliver Smith", terms_accepted="y"
     )
     assert stale.status_code == 409
     assert "changed while you were reading it" in stale.get_data(as_text=True)
@@ -273,15 +265,13 @@ def test_accepting_records_the_typed_name_version_and_time_once(
     assert "What happens next" in page
     assert 'name="accept-typed_name"' not in page  # no second acceptance offered
 
-    again = patient.post(
-        f"/quote/{token}",
-        data={
-            "answer": "accept",
-            "accept-csrf_token": csrf(patient.get(f"/quote/{token}").get_data(as_text=True)),
-            "accept-version": "1",
-            "accept-typed_name": "Someone Else",
-            "accept-terms_accepted": "y",
-        },
+    again = send_answer(
+        patient,
+        token,
+        patient.get(f"/quote/{token}").get_data(as_text=True),
+        "accept",
+        typed_name="Someone Else",
+        terms_accepted="y",
     )
     assert again.status_code == 409
     assert len(responses(app)) == 1
