@@ -6,19 +6,28 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import booking_document, deliver
-from webapp.dashboard.queries import patient_conditions, read_filters
+from tests.integration.test_dashboard import count, page_text
+from webapp.dashboard.counts import tab_counts
+from webapp.dashboard.queries import (
+    DashboardView,
+    Filters,
+    change_cursor,
+    patient_conditions,
+    read_filters,
+)
 from webapp.extensions import db
 from webapp.models import Consultant, PatientProfile
 from webapp.treatment.assessment import AssessmentDraft, record_assessment
 from webapp.treatment.quotes import make_quote, send_quote
 from webapp.treatment.responses import accept_quote
-from webapp.treatment.stage import clinic_today
+from webapp.treatment.stage import clinic_today, current_quote
 
 DRAFT = AssessmentDraft("norwood_3", "good", None, 1000, 1600, "fue", "suitable", None, "")
 PEOPLE = {
@@ -95,7 +104,7 @@ def test_an_unknown_stage_is_no_filter(consultant_client, patients):
 
 def test_the_stage_filter_counts_every_stage(consultant_client, patients):
     page = consultant_client.get("/").get_data(as_text=True)
-    for label, count in (
+    for label, patients_in_it in (
         ("Assessed", 1),
         ("Quote sent", 1),
         ("Expired", 1),
@@ -103,7 +112,7 @@ def test_the_stage_filter_counts_every_stage(consultant_client, patients):
         ("Declined", 0),
         ("Surgery scheduled", 0),
     ):
-        assert f">{label} ({count})</option>" in page
+        assert f">{label} ({patients_in_it})</option>" in page
 
 
 def test_a_waiting_quote_expires_on_the_clock(app, patients, time_machine):
@@ -119,6 +128,42 @@ def test_a_waiting_quote_expires_on_the_clock(app, patients, time_machine):
         assert names("expired") == {"Expired Emre", "Sent Selin"}
         assert names("quote_sent") == set()
         assert names("accepted") == {"Accepted Ayla"}
+
+
+def test_a_stage_filters_counts_take_a_patient_entering_it_at_once(
+    app, consultant_client, patients
+):
+    def accepted() -> int:
+        return count(page_text(consultant_client, "/?tab=past&stage=accepted"), "past")
+
+    assert [accepted(), accepted()] == [1, 1]  # counted, then remembered for this version
+    with app.app_context():
+        selin = db.session.get(PatientProfile, patients["Sent Selin"])
+        accept_quote(current_quote(selin), "Sent Selin", True)
+        db.session.commit()
+
+    assert accepted() == 2
+
+
+def test_a_stage_filters_counts_turn_at_the_clinics_midnight(app, patients, time_machine):
+    """A quote expires when the clinic's day ends, though no data changed and the
+    consultant, in New York, is still on the same day."""
+    with app.app_context():
+        last_day = current_quote(db.session.get(PatientProfile, patients["Sent Selin"])).valid_until
+        clinic = ZoneInfo(app.config["CLINIC_TIMEZONE"])
+    new_york = ZoneInfo("America/New_York")
+
+    def counted(stage: str, at: datetime) -> int:
+        time_machine.move_to(at, tick=False)
+        with app.app_context():
+            view = DashboardView("past", "", 1, at, new_york, Filters(stage=stage))
+            return tab_counts(view, change_cursor())["past"]
+
+    before = datetime.combine(last_day, time(23, 58), tzinfo=clinic)
+    after = before + timedelta(minutes=3)
+    assert before.astimezone(new_york).date() == after.astimezone(new_york).date()
+    assert (counted("quote_sent", before), counted("expired", before)) == (1, 1)
+    assert (counted("quote_sent", after), counted("expired", after)) == (0, 2)
 
 
 def test_the_csv_export_carries_the_stage_and_filters_by_it(consultant_client, patients):

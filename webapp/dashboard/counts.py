@@ -1,10 +1,13 @@
 """How many consultations each dashboard tab lists, cheaply whatever the clinic's size.
 
-The tab on screen is exact on every request. The other tabs are exact while the tabs hold
-fewer than ``EXACT_COUNTS_BELOW`` consultations; past that they show this process's last
-full count, which may lag by ``OTHER_TABS_FRESH_FOR``. Counts only are remembered, never a
-patient, each process its own (``make bench`` misses its targets without them: see
-docs/decisions.md). The patients per stage are remembered the same way.
+Counts are exact for the data's version (``queries.change_cursor``): the part outside the
+consultant's today is remembered until a consultation changes, today's is counted on every
+request (its bookings move between tabs as the hours pass). While the tabs hold fewer than
+``EXACT_COUNTS_BELOW`` consultations every tab is counted so; past that the tab on screen
+is, and the others show this process's last full count, which may lag by
+``OTHER_TABS_FRESH_FOR``. Counts only are remembered, never a patient, each process its own
+(``make bench`` misses its targets without them: see docs/decisions.md). The patients per
+stage are remembered the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import date, timedelta
 from time import monotonic
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 
 from webapp.dashboard.queries import (
     TABS,
@@ -27,7 +30,7 @@ from webapp.dashboard.queries import (
 )
 from webapp.extensions import db
 from webapp.models import Consultation
-from webapp.treatment.stage import stage_counts
+from webapp.treatment.stage import clinic_today, stage_counts
 
 EXACT_COUNTS_BELOW = 5_000
 OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
@@ -36,13 +39,16 @@ OTHER_TABS_FRESH_FOR = timedelta(seconds=30)
 SETTLED_FRESH_FOR = timedelta(minutes=5)
 MAX_CACHED_COUNTS = 256  # filters, days and time zones remembered per process, per cache
 
-# (database, filters, time zone, day) -> (when counted, every tab's count): a tab not on
+# (database, filters, time zone, days) -> (when counted, every tab's count): a tab not on
 # screen may show this process's last full count, up to OTHER_TABS_FRESH_FOR old.
-OTHER_TABS: dict[tuple[str, str, str, date], tuple[float, dict[str, int]]] = {}
-# (database, tab, filters, time zone, day) -> (when counted, (version, count outside today)):
+OTHER_TABS: dict[tuple[str, str, str, date, date], tuple[float, dict[str, int]]] = {}
+# (database, tabs, filters, time zone, days) -> (when counted, (version, counts outside today)):
 # used only while the data's version is the one it was counted at, so it is stale only after
 # a commit the change cursor misses, and then for at most SETTLED_FRESH_FOR.
-SETTLED: dict[tuple[str, str, str, str, date], tuple[float, tuple[ChangeCursor, int]]] = {}
+SETTLED: dict[
+    tuple[str, tuple[str, ...], str, str, date, date],
+    tuple[float, tuple[ChangeCursor, dict[str, int]]],
+] = {}
 # (database, clinic's day) -> (when counted, (version, patients per stage)): recounted when
 # the data's version moves (every fact that changes a stage moves it), else as SETTLED.
 STAGES_COUNTED: dict[tuple[str, date], tuple[float, tuple[ChangeCursor, dict[str, int]]]] = {}
@@ -55,11 +61,11 @@ def tab_counts(view: DashboardView, version: ChangeCursor) -> dict[str, int]:
     """How many consultations each tab lists under the view's filters (a search lists
     patients from every tab, so it does not change these counts). ``version`` is where the
     data stands (``change_cursor``)."""
-    key = (str(db.engine.url), repr(view.filters), view.timezone.key, _today(view))
+    key = (str(db.engine.url), repr(view.filters), view.timezone.key, *_days(view))
     remembered = _recall(OTHER_TABS, key, OTHER_TABS_FRESH_FOR)
     if remembered is not None and sum(remembered.values()) >= EXACT_COUNTS_BELOW:
-        return remembered | {view.tab: _exact_count(view, version)}
-    counts = _count(view, list(TABS))
+        return remembered | _exact_counts(view, [view.tab], version)
+    counts = _exact_counts(view, list(TABS), version)
     _remember(OTHER_TABS, key, counts)
     return counts
 
@@ -78,18 +84,19 @@ def patients_per_stage(today: date, version: ChangeCursor) -> dict[str, int]:
     return counts
 
 
-def _exact_count(view: DashboardView, version: ChangeCursor) -> int:
-    """The view's tab's count: outside the consultant's today, which changes only when a
-    consultation does, as remembered for ``version``; plus today's, counted every time (its
-    bookings move between tabs as the hours pass)."""
-    key = (str(db.engine.url), view.tab, repr(view.filters), view.timezone.key, _today(view))
+def _exact_counts(view: DashboardView, tabs: list[str], version: ChangeCursor) -> dict[str, int]:
+    """How many consultations each of ``tabs`` lists: outside the consultant's today, which
+    changes only when a consultation does, as remembered for ``version``; plus today's,
+    counted every time (its bookings move between tabs as the hours pass)."""
+    key = (str(db.engine.url), tuple(tabs), repr(view.filters), view.timezone.key, *_days(view))
     remembered = _recall(SETTLED, key, SETTLED_FRESH_FOR)
     if remembered is not None and remembered[0] == version:
         settled = remembered[1]
     else:
-        settled = _count(view, [view.tab], outside_day(view.now, view.timezone))[view.tab]
+        settled = _count(view, tabs, outside_day(view.now, view.timezone))
         _remember(SETTLED, key, (version, settled))
-    return settled + _count(view, [view.tab], within_day(view.now, view.timezone))[view.tab]
+    today = _count(view, tabs, within_day(view.now, view.timezone))
+    return {tab: settled[tab] + today[tab] for tab in tabs}
 
 
 def _count(
@@ -98,25 +105,31 @@ def _count(
     """How many consultations each of ``tabs`` lists under the view's filters (and
     ``within``), in one query.
 
-    The tabs' conditions are in the WHERE clause too, so counting one tab reads only its
-    rows, and with no FILTER left to test each row's status, an index of that tab's rows
-    alone answers (Upcoming's and Past's, without reading the table)."""
-    conditions = {tab: tab_condition(tab, view.now, view.timezone) for tab in tabs}
-    columns = [
-        (func.count().filter(condition) if len(tabs) > 1 else func.count()).label(tab)
-        for tab, condition in conditions.items()
-    ]
+    One tab's condition goes in the WHERE clause, so counting it reads only its rows, and an
+    index of that tab's rows alone answers (Upcoming's and Past's, without reading the
+    table). Several tabs are counted with a FILTER each and nothing more in the WHERE
+    clause: an OR of the tabs, which between them list nearly every consultation, narrowed
+    nothing and kept the planners from reading a filtered view's few consultations through
+    their patients (docs/decisions.md 15)."""
     narrowing = [filter_condition(view.filters, view.timezone)]
     if within is not None:
         narrowing.append(within)
-    row = db.session.execute(
-        select(*columns).select_from(Consultation).where(or_(*conditions.values()), *narrowing)
-    ).one()
+    if len(tabs) == 1:
+        narrowing.append(tab_condition(tabs[0], view.now, view.timezone))
+        columns = [func.count().label(tabs[0])]
+    else:
+        columns = [
+            func.count().filter(tab_condition(tab, view.now, view.timezone)).label(tab)
+            for tab in tabs
+        ]
+    row = db.session.execute(select(*columns).select_from(Consultation).where(*narrowing)).one()
     return {tab: getattr(row, tab) for tab in tabs}
 
 
-def _today(view: DashboardView) -> date:
-    return view.now.astimezone(view.timezone).date()
+def _days(view: DashboardView) -> tuple[date, date]:
+    """The consultant's today, which splits the counts, and the clinic's, on which the
+    stages' quotes expire."""
+    return view.now.astimezone(view.timezone).date(), clinic_today(view.now)
 
 
 def _recall(
