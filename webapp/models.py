@@ -122,6 +122,9 @@ class PatientProfile(db.Model):
         # The dashboard's stage filter and counts: a stage is an equality, "expired" a
         # range of ``quote_valid_until`` under quote_sent and quote_viewed.
         Index("ix_patient_profiles_stage_valid_until", "stage", "quote_valid_until", "id"),
+        # A tab filtered by stage walks its consultations in time order and checks each one's
+        # patient: read off this index, without visiting the wide rows (docs/decisions.md 15).
+        Index("ix_patient_profiles_id_stage", "id", "stage", "quote_valid_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,13 +190,16 @@ class Consultation(db.Model):
     __tablename__ = "consultations"
     # The dashboard's tabs filter on status and a time range together. Upcoming and Past
     # each have an index of only their own rows in start-time order, so a page reads the
-    # index rather than sorting the tab, and the tab's count reads nothing else.
+    # index rather than sorting the tab, and the tab's count reads nothing else. Each entry
+    # carries the patient, so a tab filtered by something of the patient's reads no
+    # consultation row either.
     __table_args__ = (
         Index("ix_consultations_status_start_time", "status", "start_time"),
         Index(
             "ix_consultations_live_start_time",
             "start_time",
             "id",
+            "patient_profile_id",
             postgresql_where=text("status IN ('scheduled', 'pending')"),
             sqlite_where=text("status IN ('scheduled', 'pending')"),
         ),
@@ -201,6 +207,7 @@ class Consultation(db.Model):
             "ix_consultations_held_start_time",
             "start_time",
             "id",
+            "patient_profile_id",
             postgresql_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
             sqlite_where=text("status NOT IN ('cancelled', 'rejected', 'rescheduled')"),
         ),
