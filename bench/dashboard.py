@@ -26,6 +26,8 @@ expired, quote sent on Past, and a name search in one stage; the first page coun
 stage for the filter). The deep page is page 50 of
 Past and, as at 1,000 patients page 50 is past the end and renders no row, also the deepest
 full page up to 50 (page 23 at 1,000 patients), which compares the same work at each size.
+A stage filter or a search may list fewer bookings in the smaller clinic; the report says
+how many each answer lists where that differs, since rendering rows is part of the time.
 Times are the whole request through Flask (routing, session, queries, templates), in ms.
 ``queries`` is the number of SQL statements one request sends (transaction control such as
 SQLite's ``BEGIN IMMEDIATE`` not counted); it stays the same whatever the number of rows, as
@@ -86,6 +88,7 @@ SERVER_URL_VARIABLES = ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
 
 POLLER = re.compile(r'<div id="poller"[^>]*?\bhx-get="([^"]*)"')
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+BOOKING_ROW = re.compile(r'<tr id="consultation-\d+"')
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Measurement:
     patients: int = 0
     seconds: list[float] = field(default_factory=list)
     queries: set[int] = field(default_factory=set)
+    rows: int = 0  # bookings the (last) answer lists
 
     @property
     def median_ms(self) -> float:
@@ -391,11 +395,12 @@ def time_request(
             before()
         log.clear()
         started = time.perf_counter()
-        request()
+        response = request()
         elapsed = time.perf_counter() - started
         if run >= WARM_UP:
             measurement.seconds.append(elapsed)
             measurement.queries.add(log.count)
+            measurement.rows = len(BOOKING_ROW.findall(response.get_data(as_text=True)))
     print(f"  {name}: {measurement.median_ms:.1f} ms median", flush=True)
     return measurement
 
@@ -452,11 +457,32 @@ def print_report(
         f" ratio compares an\nempty page with a full one; the deepest full page compares the"
         " same work at every size.\n"
     )
+    fewer = _fewer_rows(results, sizes)
+    if fewer:
+        print(
+            "Where a smaller clinic's page lists fewer bookings, the ratio includes rendering"
+            " the extra rows;\nthe bookings each answer lists, at each size:\n"
+        )
+        for backend, name, rows in fewer:
+            print(f"{backend:<11}{name:<{width + 2}}" + "".join(f"{r:>18}" for r in rows))
+        print()
     for backend, size, migrate_s, seed_s in setup:
         print(
             f"{backend:<11}{size:>9,} patients: "
             f"migrations {migrate_s:.2f} s, seeding {seed_s:.1f} s"
         )
+
+
+def _fewer_rows(results: list[Measurement], sizes: list[int]) -> list[tuple[str, str, list[int]]]:
+    """The measurements whose answers list a different number of bookings at some size."""
+    by_key = {(m.backend, m.name, m.patients): m.rows for m in results}
+    names = list(dict.fromkeys((m.backend, m.name) for m in results))
+    differing = []
+    for backend, name in names:
+        rows = [by_key.get((backend, name, size), 0) for size in sizes]
+        if len(set(rows)) > 1:
+            differing.append((backend, name, rows))
+    return differing
 
 
 if __name__ == "__main__":
