@@ -17,6 +17,7 @@ from tests.browser.test_questionnaire import ARTIFACTS
 from tests.integration.test_quote_services import assessed_and_quoted
 from webapp.extensions import db
 from webapp.models import Quote
+from webapp.questionnaire.language import LANGUAGES
 from webapp.treatment.links import quote_token
 from webapp.treatment.quotes import send_quote
 from webapp.treatment.stage import clinic_today
@@ -220,3 +221,33 @@ def test_the_consultant_sends_the_link(
     consultant_page.set_viewport_size(PHONE)
     check(consultant_page)
     shot(consultant_page, "send-phone")
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_the_price_table_fits_a_phone_in_every_language_without_breaking_a_word(
+    browser: Browser, app, live_server: str, consultant: int, language: str
+) -> None:
+    booking = deliver(live_server, upcoming_booking())
+    with app.app_context():
+        _, who, quote = assessed_and_quoted(app, booking["patient_id"], consultant)
+        quote.language = language
+        send_quote(quote, who)
+        db.session.commit()
+        token = quote_token(quote)
+    patient = patient_page(browser, PHONE)
+    patient.goto(f"{live_server}/quote/{token}")
+
+    table = patient.locator(".quote-lines")
+    assert table.evaluate("t => t.parentElement.scrollWidth - t.parentElement.clientWidth") <= 0
+    # Each heading on one line: "Tratamiento" once broke as "Tratamie" / "nto".
+    for heading in table.locator("thead th").all():
+        assert (
+            heading.evaluate(
+                "th => { const r = document.createRange(); r.selectNodeContents(th);"
+                " return r.getClientRects().length; }"
+            )
+            == 1
+        ), heading.inner_text()
+    check(patient)
+    shot(patient, f"quote-{language}-phone")
+    patient.context.close()
