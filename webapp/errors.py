@@ -50,6 +50,16 @@ def log_unexpected(error: BaseException) -> None:
     log_failure(logger, error, f"{request.method} {request.path}")
 
 
+def driver_error(error: OperationalError) -> str:
+    """What the database driver said went wrong, by its error's type and code (SQLite's
+    name such as SQLITE_BUSY, PostgreSQL's SQLSTATE), never its message, which can quote a
+    value from the statement."""
+    original = error.orig
+    code = getattr(original, "sqlite_errorname", None) or getattr(original, "sqlstate", None)
+    kind = f"{type(original).__module__}.{type(original).__name__}"
+    return f"{kind} {code}" if code else kind
+
+
 def register(app: Flask) -> None:
     """Attach the error handlers to ``app``."""
 
@@ -62,7 +72,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> tuple[Response | str, int]:
         db.session.rollback()
-        logger.error("database unavailable on %s %s", request.method, request.path)
+        logger.error(
+            "database unavailable on %s %s: %s", request.method, request.path, driver_error(error)
+        )
         return error_response(
             ServiceUnavailable("the database is unavailable; nothing was stored, try again")
         )

@@ -1,5 +1,11 @@
 """`GET /healthz` tells a load balancer whether the app and its database answer."""
 
+import logging
+
+import pytest
+
+from tests.conftest import app_settings
+from tests.integration.test_spool import UNREACHABLE
 from webapp import create_app
 
 
@@ -22,3 +28,28 @@ def test_healthz_is_503_when_the_database_does_not_answer():
 
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+
+
+@pytest.mark.parametrize(
+    ("kind", "logged"),
+    [("sqlite", "sqlite3.OperationalError SQLITE_CANTOPEN"), ("postgresql", "psycopg.")],
+)
+def test_a_page_without_its_database_is_503_and_the_log_names_the_drivers_error(
+    kind, logged, tmp_path, caplog, monkeypatch
+):
+    # Alembic's fileConfig (test_migrations) disables the loggers that exist by then.
+    monkeypatch.setattr(logging.getLogger("webapp.errors"), "disabled", False)
+    settings = app_settings(UNREACHABLE[kind], tmp_path) | {"WTF_CSRF_ENABLED": False}
+    client = create_app(settings).test_client()
+
+    with caplog.at_level(logging.ERROR, logger="webapp.errors"):
+        response = client.post(
+            "/login", data={"email": "oliver@example.com", "password": "a long password"}
+        )
+
+    assert response.status_code == 503
+    assert "the database is unavailable" in response.get_data(as_text=True)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "webapp.errors"]
+    assert line.startswith("database unavailable on POST /login: ")
+    assert logged in line
+    assert "oliver" not in line
