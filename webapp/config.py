@@ -63,12 +63,14 @@ def engine_options(url: str) -> dict[str, Any]:
     # PostgreSQL compiles any whose estimated cost passes jit_above_cost (a second of
     # compiling for 20 ms of work on /insights at 100,000 patients) and starts workers for
     # a few thousand rows, which cost more than they save and take the cores other requests
-    # need (docs/decisions.md 15).
+    # need. A random page read costs 1.1 sequential ones, not 4: a clinic's database is
+    # read from memory or SSD, and at 4 the planner scanned every consultation to count one
+    # stage's few (23 ms, against 7 ms through the indexes; docs/decisions.md 15).
     return {
         "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": 5,
-            "options": "-c jit=off -c max_parallel_workers_per_gather=0",
+            "options": "-c jit=off -c max_parallel_workers_per_gather=0 -c random_page_cost=1.1",
         },
     }
 
