@@ -50,14 +50,20 @@ def log_unexpected(error: BaseException) -> None:
     log_failure(logger, error, f"{request.method} {request.path}")
 
 
+STATEMENT_HEAD = 60  # characters of the failed SQL a log line names
+
+
 def driver_error(error: OperationalError) -> str:
     """What the database driver said went wrong, by its error's type and code (SQLite's
-    name such as SQLITE_BUSY, PostgreSQL's SQLSTATE), never its message, which can quote a
-    value from the statement."""
+    name such as SQLITE_BUSY, PostgreSQL's SQLSTATE), and the start of the statement that
+    failed (SQL with placeholders: values travel apart as parameters); never the driver's
+    message, which can quote a value."""
     original = error.orig
     code = getattr(original, "sqlite_errorname", None) or getattr(original, "sqlstate", None)
     kind = f"{type(original).__module__}.{type(original).__name__}"
-    return f"{kind} {code}" if code else kind
+    said = f"{kind} {code}" if code else kind
+    statement = " ".join((error.statement or "").split())[:STATEMENT_HEAD]
+    return f"{said} in {statement!r}" if statement else said
 
 
 def register(app: Flask) -> None:

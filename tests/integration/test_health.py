@@ -31,15 +31,20 @@ def test_healthz_is_503_when_the_database_does_not_answer():
 
 
 @pytest.mark.parametrize(
-    ("kind", "logged"),
-    [("sqlite", "sqlite3.OperationalError SQLITE_CANTOPEN"), ("postgresql", "psycopg.")],
+    ("url", "logged"),
+    [
+        (UNREACHABLE["sqlite"], "sqlite3.OperationalError SQLITE_CANTOPEN"),
+        (UNREACHABLE["postgresql"], "psycopg."),
+        # A database without its tables: the statement is named, with placeholders only.
+        ("sqlite:///{tmp}/empty.db", "SQLITE_ERROR in 'SELECT consultants.id"),
+    ],
 )
 def test_a_page_without_its_database_is_503_and_the_log_names_the_drivers_error(
-    kind, logged, tmp_path, caplog, monkeypatch
+    url, logged, tmp_path, caplog, monkeypatch
 ):
     # Alembic's fileConfig (test_migrations) disables the loggers that exist by then.
     monkeypatch.setattr(logging.getLogger("webapp.errors"), "disabled", False)
-    settings = app_settings(UNREACHABLE[kind], tmp_path) | {"WTF_CSRF_ENABLED": False}
+    settings = app_settings(url.format(tmp=tmp_path), tmp_path) | {"WTF_CSRF_ENABLED": False}
     client = create_app(settings).test_client()
 
     with caplog.at_level(logging.ERROR, logger="webapp.errors"):
