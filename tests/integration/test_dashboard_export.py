@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import html
 import io
 import itertools
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
+from tests.conftest import booking_document, deliver
 from webapp.dashboard.queries import PER_PAGE
 from webapp.extensions import db
 from webapp.models import AuditEvent, Consultation, ConsultationStatus, PatientProfile, User
@@ -395,9 +397,9 @@ def test_the_dashboard_links_its_current_view_to_the_export(app, consultant_clie
 # --- A database that fails part-way ---------------------------------------------------------------
 
 
-def test_a_database_failing_part_way_cuts_the_file_short_and_logs_ids_only(
-    app, consultant_client, monkeypatch, caplog
-):
+def export_failing_part_way(app, client, monkeypatch) -> list[bytes]:
+    """Six patients found by a search, exported two at a time, the database failing as
+    the second two load; returns the chunks the download received."""
     with app.app_context():
         for hour in range(6):
             add_consultation(soon(24 + hour), name=f"Secret Name {hour}")
@@ -413,14 +415,22 @@ def test_a_database_failing_part_way_cuts_the_file_short_and_logs_ids_only(
 
     event.listen(engine, "before_cursor_execute", fail_the_second_load)
     try:
-        response = consultant_client.get("/export.csv?q=secret", buffered=False)
+        response = client.get("/export.csv?q=secret", buffered=False)
         assert response.status_code == 200
         received = []
-        with caplog.at_level(logging.ERROR), pytest.raises(TableCutShort):
+        with pytest.raises(TableCutShort):
             for chunk in response.response:
                 received.append(chunk if isinstance(chunk, bytes) else chunk.encode())
     finally:
         event.remove(engine, "before_cursor_execute", fail_the_second_load)
+    return received
+
+
+def test_a_database_failing_part_way_cuts_the_file_short_and_logs_ids_only(
+    app, consultant_client, monkeypatch, caplog
+):
+    with caplog.at_level(logging.ERROR):
+        received = export_failing_part_way(app, consultant_client, monkeypatch)
 
     text = b"".join(received).decode("utf-8-sig")
     lines = text.splitlines()
@@ -428,3 +438,29 @@ def test_a_database_failing_part_way_cuts_the_file_short_and_logs_ids_only(
     assert len(lines) == 1 + 2 + 1  # the header, the first chunk's patients, the warning
     assert "dashboard export (audit" in caplog.text and "after 2 rows" in caplog.text
     assert "Secret" not in caplog.text
+
+
+def test_an_export_cut_short_leaves_every_connection_able_to_write(
+    app, consultant_client, monkeypatch
+):
+    """The export's cursor is closed when reading stops, not left to the garbage collector:
+    on SQLite an open cursor keeps its pooled connection's snapshot, and once anything else
+    had written, that connection's next transaction could not begin (SQLITE_BUSY_SNAPSHOT:
+    a delivery answered 503)."""
+    gc.disable()  # what a reference cycle does until the collector runs
+    try:
+        export_failing_part_way(app, consultant_client, monkeypatch)
+        with app.app_context():
+            engine = db.engine
+            held = [engine.connect() for _ in range(engine.pool.checkedin())]
+        try:
+            # Written through a connection of its own, while the export's is held here.
+            deliver(consultant_client, booking_document("afterTheExport01", booking_id=4242))
+            for connection in held:
+                with connection.begin():
+                    connection.execute(select(AuditEvent.id).limit(1)).all()
+        finally:
+            for connection in held:
+                connection.close()
+    finally:
+        gc.enable()

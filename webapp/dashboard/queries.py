@@ -423,20 +423,26 @@ def every_consultation(view: DashboardView) -> Iterator[Consultation]:
     them (a search: each patient found with their consultations), patients loaded.
 
     Rows are read ``EXPORT_CHUNK`` at a time (a server-side cursor on PostgreSQL), so
-    however many there are, only a chunk's worth is held at once.
+    however many there are, only a chunk's worth is held at once. The cursor is closed
+    however the reading ends (the last row, an error, the download given up): left open on
+    SQLite it would hold its connection's snapshot, and the next transaction on that
+    pooled connection would fail to begin (``SQLITE_BUSY_SNAPSHOT``).
     """
     if not view.searching:
         query = _with_patient(select(Consultation)).where(view_condition(view))
-        yield from db.session.scalars(
+        with db.session.scalars(
             query.options(*WITHOUT_ANSWERS)
             .order_by(*_tab_order(view))
             .execution_options(yield_per=EXPORT_CHUNK)
-        )
-        return
-    found = db.session.scalars(found_patients(view).execution_options(yield_per=EXPORT_CHUNK))
-    for patient_ids in found.partitions():
-        for _, consultations in _with_consultations(view, list(patient_ids), WITHOUT_ANSWERS):
+        ) as consultations:
             yield from consultations
+        return
+    with db.session.scalars(
+        found_patients(view).execution_options(yield_per=EXPORT_CHUNK)
+    ) as found:
+        for patient_ids in found.partitions():
+            for _, shown in _with_consultations(view, list(patient_ids), WITHOUT_ANSWERS):
+                yield from shown
 
 
 def filter_choices() -> FilterChoices:
