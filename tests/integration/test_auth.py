@@ -31,6 +31,7 @@ from webapp.extensions import db
 from webapp.models import ConsultantSession, utcnow
 
 IDLE_POLL = "/dashboard/updates?cursor=%7C0"
+HTMX = {"HX-Request": "true"}
 # Redis runs here and in CI; a run's keys carry a prefix of their own and are deleted after.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -236,6 +237,37 @@ def copy_session_cookie(app, client):
 def log_out(client):
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_poll_answered_after_logging_out_writes_no_cookie_over_the_log_outs(
+    app, consultant_client
+):
+    """A poll in flight when the consultant logs out answers after the log-out; had it set
+    the cookie (every answer refreshes a permanent session's), it would put back the old
+    one, or one saying "expired", over the one saying they logged out."""
+    in_flight = copy_session_cookie(app, consultant_client)
+    assert "Set-Cookie" not in consultant_client.get(IDLE_POLL, headers=HTMX).headers
+
+    log_out(consultant_client)
+    poll = in_flight.get(IDLE_POLL, headers=HTMX)
+
+    assert poll.status_code == 401
+    assert poll.headers["HX-Redirect"].startswith("/login")
+    assert "Set-Cookie" not in poll.headers
+    assert "You have logged out" in consultant_client.get("/login").get_data(as_text=True)
+
+
+def test_a_poll_that_finds_its_session_ended_elsewhere_sends_the_page_to_say_so(
+    app, consultant_client
+):
+    ended = copy_session_cookie(app, consultant_client)
+    log_out(consultant_client)  # as another device ending this session would
+
+    poll = ended.get(IDLE_POLL, headers=HTMX)
+
+    assert poll.status_code == 401
+    login = ended.get(poll.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "session has expired" in login
 
 
 def add_consultant(app, email: str) -> None:

@@ -5,6 +5,8 @@ polling is not activity. Ending one deletes its row, so a copied cookie stops wo
 Every request that carries a session reads its row and its consultant in one statement
 (``current_session``); that statement is how Flask-Login finds the consultant too, so a
 request pays for the session check with the query that loads the consultant anyway.
+
+A background request (the dashboard's poll) never writes the cookie (``PollsLeaveTheCookie``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import contains_eager
@@ -34,6 +38,20 @@ BACKGROUND_ENDPOINTS = {"dashboard.updates"}
 SESSION_KEY = "session_key"
 DEVICE_LENGTH = 100
 ADDRESS_LENGTH = 45
+SESSION_EXPIRED = "Your session has expired. Please log in again."
+
+
+class PollsLeaveTheCookie(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a background request never writes the
+    cookie. Every answer refreshes a permanent session's cookie, so a poll in flight when
+    the consultant logs out would answer after the log-out and put back the old cookie, or
+    one saying the session expired, over the one saying they logged out. What a poll
+    learns (its session is gone) the next page learns again from the cookie it still has."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if request.endpoint in BACKGROUND_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
 
 
 def _key_hash(key: str) -> str:
@@ -126,7 +144,7 @@ def enforce_session_limits() -> None:
     record = current_session()
     if record is None:
         end_session()
-        session["expired"] = True
+        flash(SESSION_EXPIRED, "warning")
         return
     now = utcnow()
     if (
@@ -212,8 +230,6 @@ def send_to_login() -> Response:
     After logging in the consultant returns to the page they were on: for an htmx request
     (a background poll, say) that is the page the browser shows, not the fragment's URL.
     """
-    if session.pop("expired", False):
-        flash("Your session has expired. Please log in again.", "warning")
     is_htmx = request.headers.get("HX-Request") == "true"
     login_url = url_for("auth.login", next=_return_path(is_htmx))
     if is_htmx:
@@ -254,6 +270,7 @@ def local_path(target: str | None) -> str | None:
 
 def register(app: Flask) -> None:
     """Make Flask-Login read sessions this way, and check their limits on every request."""
+    app.session_interface = PollsLeaveTheCookie()
     login_manager.user_loader(load_consultant)
     login_manager.unauthorized_handler(send_to_login)
     app.before_request(enforce_session_limits)
