@@ -282,8 +282,10 @@ def change_status(
     consultation.status_changed_at = at
     if status in (ConsultationStatus.CANCELLED, ConsultationStatus.REJECTED) and reason:
         consultation.cancellation_reason = reason
-    if (held_before or status == ConsultationStatus.COMPLETED) and consultation.id is not None:
-        refresh_stage(consultation.patient, at)  # a new one: ``apply_booking`` does it
+    # The stage follows whether the patient has a completed consultation: only a change of
+    # that works it out again (a new consultation's: ``apply_booking`` does it).
+    if held_before != (status == ConsultationStatus.COMPLETED) and consultation.id is not None:
+        refresh_stage(consultation.patient, at)
     return True
 
 
@@ -307,7 +309,7 @@ def apply_no_show(
             ConsultationStatus.COMPLETED if ended else ConsultationStatus.SCHEDULED
         )
         consultation.status_changed_at = at
-        if held_before or ended:
+        if held_before != ended:
             refresh_stage(consultation.patient, at)
 
 

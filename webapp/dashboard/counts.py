@@ -13,6 +13,7 @@ stage are remembered the same way.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from time import monotonic
 from typing import Any, TypeVar
@@ -76,12 +77,7 @@ def patients_per_stage(today: date, version: ChangeCursor) -> dict[str, int]:
     also marks the patient's consultations changed. Counting every time cost the first page
     more than its target at 100,000 patients (docs/decisions.md)."""
     key = (str(db.engine.url), today)
-    remembered = _recall(STAGES_COUNTED, key, SETTLED_FRESH_FOR)
-    if remembered is not None and remembered[0] == version:
-        return remembered[1]
-    counts = stage_counts(today)
-    _remember(STAGES_COUNTED, key, (version, counts))
-    return counts
+    return _for_version(STAGES_COUNTED, key, version, lambda: stage_counts(today))
 
 
 def _exact_counts(view: DashboardView, tabs: list[str], version: ChangeCursor) -> dict[str, int]:
@@ -89,12 +85,9 @@ def _exact_counts(view: DashboardView, tabs: list[str], version: ChangeCursor) -
     changes only when a consultation does, as remembered for ``version``; plus today's,
     counted every time (its bookings move between tabs as the hours pass)."""
     key = (str(db.engine.url), tuple(tabs), repr(view.filters), view.timezone.key, *_days(view))
-    remembered = _recall(SETTLED, key, SETTLED_FRESH_FOR)
-    if remembered is not None and remembered[0] == version:
-        settled = remembered[1]
-    else:
-        settled = _count(view, tabs, outside_day(view.now, view.timezone))
-        _remember(SETTLED, key, (version, settled))
+    settled = _for_version(
+        SETTLED, key, version, lambda: _count(view, tabs, outside_day(view.now, view.timezone))
+    )
     today = _count(view, tabs, within_day(view.now, view.timezone))
     return {tab: settled[tab] + today[tab] for tab in tabs}
 
@@ -130,6 +123,22 @@ def _days(view: DashboardView) -> tuple[date, date]:
     """The consultant's today, which splits the counts, and the clinic's, on which the
     stages' quotes expire."""
     return view.now.astimezone(view.timezone).date(), clinic_today(view.now)
+
+
+def _for_version(
+    cache: dict[Any, tuple[float, tuple[ChangeCursor, _Value]]],
+    key: Any,
+    version: ChangeCursor,
+    count: Callable[[], _Value],
+) -> _Value:
+    """What ``cache`` holds for ``key`` if it was counted at ``version`` (and within
+    ``SETTLED_FRESH_FOR``); else ``count()``, remembered with ``version``."""
+    remembered = _recall(cache, key, SETTLED_FRESH_FOR)
+    if remembered is not None and remembered[0] == version:
+        return remembered[1]
+    counted = count()
+    _remember(cache, key, (version, counted))
+    return counted
 
 
 def _recall(

@@ -25,7 +25,7 @@ def lock_booking(*uids: str) -> None:
     Several uids (a reschedule's two bookings) are locked in one statement, in sorted order,
     so that two transactions locking the same pair never wait for each other.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not uids or db.session.get_bind().dialect.name != "postgresql":
         return
     db.session.execute(
         select(

@@ -6,7 +6,7 @@ function per kind of data. What stays: each consultation's time, status and even
 audit trail (ids only), and the record itself, shown as "Erased patient #<id>". From then
 on no booking is matched to the record, a later delivery or reconcile changes only its
 bookings' times and statuses (``webapp.cal.events``), and every link to it stops working
-(``is_erased``). Functions here flush; the request or CLI command commits, so an erasure
+(``erased_at`` is set). Functions here flush; the request or CLI command commits, so an erasure
 is one transaction.
 """
 
@@ -77,11 +77,6 @@ class Erasure:
         }
 
 
-def is_erased(patient: PatientProfile | None) -> bool:
-    """Whether ``patient`` was erased: every link to them must then lead nowhere."""
-    return patient is not None and patient.erased_at is not None
-
-
 def is_erased_booking(booking_uid: str) -> bool:
     """Whether a booking uid belongs to an erased patient (any seat of it)."""
     return (
@@ -147,8 +142,7 @@ def erase_patient(
         )
     )
     uids = sorted({c.cal_booking_uid for c in consultations})
-    if uids:
-        lock_booking(*uids)  # a delivery of these bookings waits, then sees the erasure
+    lock_booking(*uids)  # a delivery of these bookings waits, then sees the erasure
     # A seated booking's uid is shared by every seat holder: answers sent from it are no
     # one's, so only the patient's own bookings' answers are theirs.
     own_uids = sorted({c.cal_booking_uid for c in consultations if not c.seat_key})

@@ -41,7 +41,8 @@ FORMAT_VERSION = 1
 Section = Callable[[PatientProfile], Any]
 
 
-def _time(moment: datetime | None) -> str | None:
+def iso_time(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601, or ``None``."""
     return moment.isoformat() if moment is not None else None
 
 
@@ -59,9 +60,9 @@ def profile_section(patient: PatientProfile) -> dict[str, Any]:
         "age_range": patient.age_range,
         "gender": patient.gender,
         "questionnaire_answers": patient.questionnaire_answers,
-        "questionnaire_completed_at": _time(patient.questionnaire_completed_at),
-        "created_at": _time(patient.created_at),
-        "erased_at": _time(patient.erased_at),
+        "questionnaire_completed_at": iso_time(patient.questionnaire_completed_at),
+        "created_at": iso_time(patient.created_at),
+        "erased_at": iso_time(patient.erased_at),
         "user": {
             "id": patient.user.id,
             "name": patient.user.name,
@@ -96,8 +97,8 @@ def consultations_section(patient: PatientProfile) -> list[dict[str, Any]]:
     ):
         deliveries.setdefault(event.consultation_id or 0, []).append(
             {
-                "received_at": _time(event.received_at),
-                "sent_at": _time(event.sent_at),
+                "received_at": iso_time(event.received_at),
+                "sent_at": iso_time(event.sent_at),
                 "trigger": event.trigger_event,
                 "outcome": event.status,
             }
@@ -108,9 +109,9 @@ def consultations_section(patient: PatientProfile) -> list[dict[str, Any]]:
             "cal_booking_uid": c.cal_booking_uid,
             "title": c.title,
             "status": c.status,
-            "status_changed_at": _time(c.status_changed_at),
-            "start_time": _time(c.start_time),
-            "end_time": _time(c.end_time),
+            "status_changed_at": iso_time(c.status_changed_at),
+            "start_time": iso_time(c.start_time),
+            "end_time": iso_time(c.end_time),
             "attendee_email": c.attendee_email,
             "attendee_phone": c.attendee_phone,
             "attendee_timezone": c.attendee_timezone,
@@ -118,11 +119,11 @@ def consultations_section(patient: PatientProfile) -> list[dict[str, Any]]:
             "consultant": c.organizer_name,
             "meeting_location": c.meeting_location,
             "cancellation_reason": c.cancellation_reason,
-            "reschedule_requested_at": _time(c.reschedule_requested_at),
+            "reschedule_requested_at": iso_time(c.reschedule_requested_at),
             "rescheduled_to": c.rescheduled_to_id,
             "rescheduled_from": rescheduled_from.get(c.id),
             "attendance": c.attendance,
-            "created_at": _time(c.created_at),
+            "created_at": iso_time(c.created_at),
             "status_history": deliveries.get(c.id, []),
         }
         for c in consultations
@@ -144,13 +145,13 @@ def submissions_section(patient: PatientProfile) -> list[dict[str, Any]]:
         {
             "id": s.id,
             "consultation": s.consultation_id,
-            "submitted_at": _time(s.submitted_at),
+            "submitted_at": iso_time(s.submitted_at),
             "answers": s.answers,
             "typed_name": s.typed_name,
             "typed_email": s.typed_email,
             "typed_phone": s.typed_phone,
             "consent": {
-                "given_at": _time(s.consent_given_at),
+                "given_at": iso_time(s.consent_given_at),
                 "wording_version": s.consent_wording_version,
             },
         }
@@ -174,7 +175,7 @@ def notes_section(patient: PatientProfile) -> list[dict[str, Any]]:
     return [
         {
             "id": note.id,
-            "written_at": _time(note.created_at),
+            "written_at": iso_time(note.created_at),
             "by": note.consultant.name,
             "text": note.body,
             "replaces": note.replaces_id,
@@ -192,7 +193,7 @@ def assessments_section(patient: PatientProfile) -> list[dict[str, Any]]:
     return [
         {
             "id": assessment.id,
-            "recorded_at": _time(assessment.created_at),
+            "recorded_at": iso_time(assessment.created_at),
             "by": assessment.consultant.name,
             "consultation_id": assessment.consultation_id,
             "replaces": assessment.replaces_id,
@@ -233,10 +234,10 @@ def quotes_section(patient: PatientProfile) -> list[dict[str, Any]]:
             "version": quote.version,
             "replaces": quote.replaces_id,
             "assessment_id": quote.assessment_id,
-            "made_at": _time(quote.created_at),
+            "made_at": iso_time(quote.created_at),
             "by": quote.consultant.name,
-            "sent_at": _time(quote.sent_at),
-            "viewed_at": _time(quote.viewed_at),
+            "sent_at": iso_time(quote.sent_at),
+            "viewed_at": iso_time(quote.viewed_at),
             "language": quote.language,
             "currency": quote.currency,
             "lines": [
@@ -258,7 +259,7 @@ def quotes_section(patient: PatientProfile) -> list[dict[str, Any]]:
             "answers": [
                 {
                     "kind": answer.kind,
-                    "at": _time(answer.created_at),
+                    "at": iso_time(answer.created_at),
                     "quote_version": answer.quote_version,
                     "typed_name": answer.typed_name,
                     "terms_accepted": answer.terms_accepted,
@@ -294,7 +295,7 @@ def quotes_section(patient: PatientProfile) -> list[dict[str, Any]]:
 def stages_section(patient: PatientProfile) -> list[dict[str, Any]]:
     """Where the patient stood after their consultation, each step with its time."""
     return [
-        {"stage": change.stage, "at": _time(change.at)}
+        {"stage": change.stage, "at": iso_time(change.at)}
         for change in db.session.scalars(
             select(PatientStageChange)
             .where(PatientStageChange.patient_profile_id == patient.id)
@@ -330,7 +331,7 @@ def photos_section(patient: PatientProfile) -> list[dict[str, Any]]:
             "width": photo.width,
             "height": photo.height,
             "submission": photo.questionnaire_submission_id,
-            "sent_at": _time(photo.created_at),
+            "sent_at": iso_time(photo.created_at),
         }
         for photo in patient_photo_rows(patient)
     ]
@@ -347,7 +348,7 @@ def audit_section(patient: PatientProfile) -> list[dict[str, Any]]:
     )
     return [
         {
-            "at": _time(event.at),
+            "at": iso_time(event.at),
             "action": event.action,
             "what": ACTION_LABELS.get(event.action, event.action),
             "by": name or "System",

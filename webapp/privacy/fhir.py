@@ -28,6 +28,7 @@ from webapp.models import (
     QuestionnaireSubmission,
 )
 from webapp.privacy.export import (
+    iso_time,
     patient_consultations,
     patient_photo_rows,
     patient_submissions,
@@ -69,10 +70,6 @@ def resource_url(kind: str, key: object) -> str:
 def _entry(url: str, resource: dict[str, Any]) -> dict[str, Any]:
     resource["id"] = url.removeprefix("urn:uuid:")
     return {"fullUrl": url, "resource": resource}
-
-
-def _time(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 def _drop_empty(resource: dict[str, Any]) -> dict[str, Any]:
@@ -125,9 +122,9 @@ def appointment_resource(consultation: Consultation, patient_url: str) -> dict[s
             if consultation.cancellation_reason
             else None,
             "description": consultation.title,
-            "start": _time(consultation.start_time),
-            "end": _time(consultation.end_time),
-            "created": _time(consultation.created_at),
+            "start": iso_time(consultation.start_time),
+            "end": iso_time(consultation.end_time),
+            "created": iso_time(consultation.created_at),
             "comment": comment,
             "participant": participants,
         }
@@ -214,7 +211,7 @@ def questionnaire_response_resource(
             "questionnaire": f"{QUESTIONNAIRE_URL}|{QUESTIONNAIRE_VERSION}",
             "status": "completed",
             "subject": {"reference": patient_url},
-            "authored": _time(submission.submitted_at),
+            "authored": iso_time(submission.submitted_at),
             "item": items,
         }
     )
@@ -243,7 +240,7 @@ def media_resource(photo: PatientPhoto, patient_url: str, *, embed: bool) -> dic
         },
         "view": {"text": photo.view},
         "subject": {"reference": patient_url},
-        "createdDateTime": _time(photo.created_at),
+        "createdDateTime": iso_time(photo.created_at),
         "width": photo.width,
         "height": photo.height,
         "content": content,

@@ -42,10 +42,7 @@ def export(patient_id: int) -> Response:
     return Response(
         body,
         mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{file_name}"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
 
 

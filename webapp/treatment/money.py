@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision, is_currency
+from babel.numbers import format_currency, get_currency_precision
 
 CURRENCIES = ("EUR", "USD", "GBP", "TRY", "CHF")
 # No amount of ours comes near: ten billion in the currency's unit (cents: 10^12).
@@ -15,11 +15,6 @@ MAX_AMOUNT = Decimal(10) ** 10
 class MoneyError(ValueError):
     """An amount that is not a finite number, is negative, or has more decimals than the
     currency has."""
-
-
-def is_known_currency(code: str) -> bool:
-    """Whether ``code`` is an ISO 4217 currency Babel knows."""
-    return len(code) == 3 and is_currency(code)
 
 
 def to_minor(amount: Decimal | int | str, currency: str) -> int:

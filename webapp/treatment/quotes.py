@@ -8,7 +8,6 @@ never changed: editing it makes a new version (same number, ``version`` + 1) tha
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -33,8 +32,6 @@ from webapp.treatment.links import new_link_key
 from webapp.treatment.money import percent_of
 from webapp.treatment.settings import TEXT_FIELDS, clinic_settings, text_for
 from webapp.treatment.stage import clinic_today, decision, refresh_stage
-
-QUOTE_NUMBER = re.compile(r"^Q-(\d{4})-(\d{6,})$")
 
 
 class QuoteLockedError(ValueError):
@@ -188,12 +185,11 @@ def send_quote(quote: Quote, consultant: Consultant, now: datetime | None = None
     consultations_changed(quote.patient_profile_id)
 
 
-def newest_version(quote: Quote, sent_only: bool = True) -> Quote:
-    """The newest version of ``quote``'s number (sent ones only unless ``sent_only`` is
-    false): what the patient's link shows."""
-    query = select(Quote).where(Quote.quote_number == quote.quote_number)
-    if sent_only:
-        query = query.where(Quote.sent_at.is_not(None))
+def newest_version(quote: Quote) -> Quote:
+    """The newest sent version of ``quote``'s number: what the patient's link shows."""
+    query = select(Quote).where(
+        Quote.quote_number == quote.quote_number, Quote.sent_at.is_not(None)
+    )
     return db.session.scalar(query.order_by(Quote.version.desc()).limit(1)) or quote
 
 
@@ -207,17 +203,6 @@ def is_accepted(quote: Quote) -> bool:
     """Whether the patient's latest decision on this version is an acceptance."""
     answer = decision(quote)
     return answer is not None and answer.kind == PatientStage.ACCEPTED
-
-
-def patient_quotes(patient: PatientProfile) -> list[Quote]:
-    """Every version of the patient's quotes, newest first (the patient page)."""
-    return list(
-        db.session.scalars(
-            select(Quote)
-            .where(Quote.patient_profile_id == patient.id)
-            .order_by(Quote.created_at.desc(), Quote.id.desc())
-        )
-    )
 
 
 def record_deposit(

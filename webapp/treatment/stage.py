@@ -158,16 +158,7 @@ def stage_condition(stage: str, today: date) -> ColumnElement[bool]:
 def stage_counts(today: date) -> dict[str, int]:
     """How many patients are in each stage on ``today`` (every stage, zeros included),
     counted off the stage index alone."""
-    expired = case(
-        (
-            and_(
-                PatientProfile.stage.in_([str(s) for s in WAITING]),
-                PatientProfile.quote_valid_until < today,
-            ),
-            True,
-        ),
-        else_=False,
-    )
+    expired = case((stage_condition(PatientStage.EXPIRED, today), True), else_=False)
     rows = db.session.execute(
         select(PatientProfile.stage, expired, func.count())
         .where(PatientProfile.stage.is_not(None))
@@ -195,10 +186,6 @@ def stage_history(patient: PatientProfile, today: date) -> list[tuple[str, datet
     return history
 
 
-# The funnel's steps after the consultation, in order (the insights' funnel).
-FUNNEL = (PatientStage.ASSESSED, PatientStage.QUOTE_SENT, PatientStage.ACCEPTED)
-
-
 def funnel_facts(patient_id: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
     """What the funnel's steps follow from, for the patient ``patient_id`` (a column of the
     enclosing query), each fact alone: an assessment of theirs, a quote of theirs sent, a
@@ -220,7 +207,7 @@ def funnel_facts(patient_id: ColumnElement[int]) -> tuple[ColumnElement[bool], .
 
 
 def reached_steps(assessed: bool, sent: bool, accepted: bool) -> tuple[bool, bool, bool]:
-    """Which steps of ``FUNNEL`` a patient with these facts got to: assessed (or sent a
+    """Which steps of the funnel a patient with these facts got to: assessed (or sent a
     quote, which follows an assessment), sent a quote (or accepted one), accepted. Each
     step holds the next, so counts of them never grow along the funnel."""
     return assessed or sent or accepted, sent or accepted, accepted

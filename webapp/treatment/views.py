@@ -41,7 +41,7 @@ from webapp.treatment.forms import (
     SurgeryForm,
 )
 from webapp.treatment.links import quote_url
-from webapp.treatment.money import format_money, from_minor, to_minor
+from webapp.treatment.money import from_minor, to_minor
 from webapp.treatment.quotes import (
     LineDraft,
     QuoteLockedError,
@@ -386,12 +386,6 @@ def quote_state_label(state: str) -> str:
 def assessment_label(value: str | None, kind: str) -> str:
     """An assessment field's stored key in words (the key itself when unknown)."""
     return ASSESSMENT_LABELS[kind].get(value or "", value or "—")
-
-
-@bp.app_template_filter("money")
-def money(minor: int, currency: str) -> str:
-    """An amount as the consultant's pages write it (English)."""
-    return format_money(minor, currency, DEFAULT_LANGUAGE)
 
 
 @bp.app_template_filter("plain_amount")
