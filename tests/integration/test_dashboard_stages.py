@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,6 +50,9 @@ def patients(app, consultant_client, consultant) -> dict[str, int]:
             phone=None,
             booking_id=1000 + number,
         )
+        held = datetime.now(UTC) - timedelta(days=3)  # on the Past tab whatever the date
+        document["payload"]["startTime"] = held.isoformat()
+        document["payload"]["endTime"] = (held + timedelta(minutes=15)).isoformat()
         ids[name] = deliver(consultant_client, document)["patient_id"]
     with app.app_context():
         who = db.session.get(Consultant, consultant)

@@ -41,6 +41,7 @@ from webapp.models import (
 )
 from webapp.privacy.erasure import erase_patient
 from webapp.privacy.personal_data import COLUMNS, ERASED_BODY, Personal
+from webapp.privacy.retention import add_years
 from webapp.questionnaire.links import questionnaire_token
 from webapp.treatment.assessment import AssessmentDraft, record_assessment
 from webapp.treatment.links import quote_token
@@ -67,10 +68,14 @@ def admin_client(app, client):
     return client
 
 
-def booked(client, uid: str = UID, **changes: Any) -> dict[str, Any]:
-    """The fixture's booking for the canary patient, delivered; returns the answer."""
+def booked(client, uid: str = UID, start: datetime | None = None, **changes: Any) -> dict[str, Any]:
+    """The fixture's booking for the canary patient (at ``start`` when given, for 15
+    minutes), delivered; returns the answer."""
     document = booking_document(uid, email=EMAIL, name=NAME, **changes)
     document["payload"]["title"] = f"Hair Transplant Consultation between Dr. Selin and {NAME}"
+    if start is not None:
+        document["payload"]["startTime"] = start.isoformat()
+        document["payload"]["endTime"] = (start + timedelta(minutes=15)).isoformat()
     return deliver(client, document)
 
 
@@ -257,7 +262,8 @@ def test_erasure_empties_every_personal_column_and_leaves_the_patient_nowhere(
 def test_erasure_keeps_the_books_and_names_the_patient_erased_everywhere(
     app, admin_client, consultant
 ):
-    answer = booked(admin_client)
+    start = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)  # on Past
+    answer = booked(admin_client, start=start)
     patient_id = answer["patient_id"]
 
     response = erase_by_form(admin_client, patient_id)
@@ -266,7 +272,7 @@ def test_erasure_keeps_the_books_and_names_the_patient_erased_everywhere(
     with app.app_context():
         consultation = db.session.get(Consultation, answer["consultation_id"])
         assert consultation.status == "scheduled"
-        assert consultation.start_time == datetime(2026, 11, 5, 10, tzinfo=UTC)
+        assert consultation.start_time == start
         assert consultation.title == "Hair Transplant Consultation"
         assert consultation.organizer_name == "Dr. Selin Aydin"
         patient = db.session.get(PatientProfile, patient_id)
@@ -347,7 +353,7 @@ def test_the_law_keeps_a_record_seen_recently(app, admin_client):
         consultation = db.session.get(Consultation, answer["consultation_id"])
         consultation.start_time, consultation.status = seen, ConsultationStatus.COMPLETED
         db.session.commit()
-    until = f"{seen.replace(year=seen.year + 10):%d %b %Y}"
+    until = f"{add_years(seen, 10):%d %b %Y}"
 
     page = admin_client.get(f"/patients/{answer['patient_id']}/erase").get_data(as_text=True)
     refused = erase_by_form(admin_client, answer["patient_id"])
@@ -515,7 +521,8 @@ def test_an_erased_booking_still_answers_a_repeat_delivery_as_a_duplicate(app, a
 
 
 def test_the_shell_erases_after_asking_and_refuses_what_the_law_keeps(app, runner, client):
-    patient_id = booked(client)["patient_id"]
+    seen = datetime.now(UTC) - timedelta(days=3)  # a consultation the law counts
+    patient_id = booked(client, start=seen)["patient_id"]
 
     declined = runner.invoke(args=["patients", "erase", str(patient_id)], input="n\n")
     with app.app_context():
